@@ -1,1 +1,3 @@
-//! sinsp
+//! sinsp: process and fd state, filters and output for scap events.
+
+pub mod filter;

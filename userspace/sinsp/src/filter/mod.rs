@@ -1,0 +1,1 @@
+//! The sysdig/Falco filter language.
