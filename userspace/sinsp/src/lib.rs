@@ -2,5 +2,6 @@
 
 pub mod filter;
 pub mod fields;
+pub mod format;
 pub mod render;
 pub mod state;
