@@ -8,6 +8,8 @@
 //! The grammar is line based (see `driver/schema/README.md`): `#` starts a comment, `[section]` or
 //! `[section argument]` opens a section, and every other non-blank line is one record of that section.
 
+pub mod c;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -114,6 +116,8 @@ pub struct Schema {
     pub syscalls: Vec<Syscall>,
     pub errnos: Vec<Named>,
     pub signals: Vec<Named>,
+    /// Wire-level constants that are not flag tables, e.g. `PPM_AT_FDCWD -100`.
+    pub constants: Vec<(String, i64)>,
 }
 
 /// A schema error, with the line it was found on (1-based; 0 when it concerns the file as a whole).
@@ -252,7 +256,7 @@ impl Schema {
                     ("flags" | "dynamic", None) => return err(line, format!("section [{kind}] needs a table name")),
                     (
                         "param_types" | "print_formats" | "categories" | "event_flags" | "syscall_flags" | "events"
-                        | "syscall_codes" | "syscalls" | "errno" | "signals",
+                        | "syscall_codes" | "syscalls" | "errno" | "signals" | "constants",
                         None,
                     ) => {}
                     _ => return err(line, format!("unknown section [{header}]")),
@@ -272,6 +276,17 @@ impl Schema {
                 "syscall_flags" => schema.syscall_flags.push(parse_named(line, &fields)?),
                 "errno" => schema.errnos.push(parse_named(line, &fields)?),
                 "signals" => schema.signals.push(parse_named(line, &fields)?),
+                "constants" => match fields.as_slice() {
+                    [name, value] => {
+                        let parsed = match value.strip_prefix('-') {
+                            Some(magnitude) => i64::try_from(parse_number(line, magnitude)?).map(|v| -v),
+                            None => i64::try_from(parse_number(line, value)?),
+                        };
+                        let value = parsed.map_err(|_| SchemaError { line, message: format!("{value} does not fit an i64") })?;
+                        schema.constants.push(((*name).to_owned(), value));
+                    }
+                    _ => return err(line, "expected 'NAME VALUE'"),
+                },
                 "syscall_codes" => match fields.as_slice() {
                     [code, symbol] => schema
                         .syscall_codes
