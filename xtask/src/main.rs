@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 use ppm_schema::Schema;
 
 #[derive(Parser)]
-#[command(about = "Development chores for this repository", after_help = "Examples:\n  cargo xtask codegen          # rewrite driver/*.h, *.c from driver/schema/events.schema\n  cargo xtask codegen --check  # exit 1 if the committed files are stale")]
+#[command(
+    about = "Development chores for this repository",
+    after_help = "Examples:\n  cargo xtask codegen          # rewrite driver/*.h, *.c from driver/schema/events.schema\n  cargo xtask codegen --check  # exit 1 if the committed files are stale"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +33,8 @@ fn repo_root() -> PathBuf {
 
 fn codegen(check: bool) -> Result<bool> {
     let schema_path = Schema::default_path();
-    let schema = Schema::load(&schema_path).with_context(|| format!("reading {}", schema_path.display()))?;
+    let schema =
+        Schema::load(&schema_path).with_context(|| format!("reading {}", schema_path.display()))?;
     let mut current = true;
     for (path, contents) in ppm_schema::c::generate(&schema) {
         let full = repo_root().join(path);
@@ -42,7 +46,8 @@ fn codegen(check: bool) -> Result<bool> {
         if check {
             eprintln!("stale: {path}");
         } else {
-            std::fs::write(&full, contents).with_context(|| format!("writing {}", full.display()))?;
+            std::fs::write(&full, contents)
+                .with_context(|| format!("writing {}", full.display()))?;
             eprintln!("wrote {path}");
         }
     }

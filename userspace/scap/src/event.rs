@@ -65,24 +65,40 @@ impl<'a> Event<'a> {
     /// `buf` may extend past the event; the view covers exactly `len` bytes.
     pub fn parse(buf: &'a [u8]) -> Result<Event<'a>, EventError> {
         if buf.len() < HEADER_LEN {
-            return Err(EventError::ShortHeader { have: buf.len(), need: HEADER_LEN });
+            return Err(EventError::ShortHeader {
+                have: buf.len(),
+                need: HEADER_LEN,
+            });
         }
         let len = u32_at(buf, 16);
         let event_type = u16_at(buf, 20);
         let nparams = u32_at(buf, 22);
         if len as usize > buf.len() {
-            return Err(EventError::Truncated { len, have: buf.len() });
+            return Err(EventError::Truncated {
+                len,
+                have: buf.len(),
+            });
         }
         if nparams > 32 {
             return Err(EventError::TooManyParams { nparams });
         }
-        let len_width: u8 = if event_info(event_type).is_some_and(EventInfo::large_payload) { 4 } else { 2 };
+        let len_width: u8 = if event_info(event_type).is_some_and(EventInfo::large_payload) {
+            4
+        } else {
+            2
+        };
         let values_start = HEADER_LEN + nparams as usize * usize::from(len_width);
         if (len as usize) < values_start {
             return Err(EventError::LengthTooSmall { len, nparams });
         }
-        let event = Event { buf: &buf[..len as usize], nparams, len_width };
-        let sum: u64 = (0..nparams as usize).map(|i| u64::from(event.param_len(i))).sum();
+        let event = Event {
+            buf: &buf[..len as usize],
+            nparams,
+            len_width,
+        };
+        let sum: u64 = (0..nparams as usize)
+            .map(|i| u64::from(event.param_len(i)))
+            .sum();
         let room = len as usize - values_start;
         if sum > room as u64 {
             return Err(EventError::ParamsOverflow { sum, room });
@@ -154,13 +170,21 @@ impl<'a> Event<'a> {
     /// Every parameter with its schema description (when the schema knows it), in order.
     pub fn params(&self) -> Params<'a> {
         let start = HEADER_LEN + self.nparams as usize * usize::from(self.len_width);
-        Params { event: *self, index: 0, offset: start, infos: self.info().map_or(&[], |i| i.params) }
+        Params {
+            event: *self,
+            index: 0,
+            offset: start,
+            infos: self.info().map_or(&[], |i| i.params),
+        }
     }
 
     /// Parameter `i` with its description; `None` when out of range or unknown to the schema.
     pub fn param(&self, i: usize) -> Option<Param<'a>> {
         let info = self.info()?.params.get(i)?;
-        Some(Param { info, raw: self.param_raw(i)? })
+        Some(Param {
+            info,
+            raw: self.param_raw(i)?,
+        })
     }
 
     /// The parameter called `name`, e.g. `fd`.
@@ -229,11 +253,19 @@ impl<'a> Param<'a> {
         match self.info.aux {
             ParamAux::Dynamic(table) if self.info.ptype == ParamType::Dyn => {
                 let Some((&index, rest)) = self.raw.split_first() else {
-                    return Err(error(self.info, self.raw, "a dynamic parameter needs its index byte"));
+                    return Err(error(
+                        self.info,
+                        self.raw,
+                        "a dynamic parameter needs its index byte",
+                    ));
                 };
                 match table.get(usize::from(index)) {
                     Some(entry) => Ok((entry, rest)),
-                    None => Err(error(self.info, self.raw, "dynamic index is outside its table")),
+                    None => Err(error(
+                        self.info,
+                        self.raw,
+                        "dynamic index is outside its table",
+                    )),
                 }
             }
             _ => Ok((self.info, self.raw)),
@@ -242,7 +274,12 @@ impl<'a> Param<'a> {
 }
 
 fn error(info: &ParamInfo, raw: &[u8], reason: &'static str) -> ParamError {
-    ParamError { name: info.name, ptype: info.ptype.schema_name(), len: raw.len(), reason }
+    ParamError {
+        name: info.name,
+        ptype: info.ptype.schema_name(),
+        len: raw.len(),
+        reason,
+    }
 }
 
 /// A decoded parameter value. Strings and buffers borrow the event.
@@ -289,10 +326,24 @@ pub enum SockAddr<'a> {
 /// A connection tuple: 1 byte family, then source and destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SockTuple<'a> {
-    Inet { sip: Ipv4Addr, sport: u16, dip: Ipv4Addr, dport: u16 },
-    Inet6 { sip: Ipv6Addr, sport: u16, dip: Ipv6Addr, dport: u16 },
+    Inet {
+        sip: Ipv4Addr,
+        sport: u16,
+        dip: Ipv4Addr,
+        dport: u16,
+    },
+    Inet6 {
+        sip: Ipv6Addr,
+        sport: u16,
+        dip: Ipv6Addr,
+        dport: u16,
+    },
     /// Kernel socket pointers of both ends and the path, up to its NUL.
-    Unix { source: u64, dest: u64, path: &'a [u8] },
+    Unix {
+        source: u64,
+        dest: u64,
+        path: &'a [u8],
+    },
     Other(u8, &'a [u8]),
 }
 
@@ -312,7 +363,9 @@ impl<'a> FdList<'a> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u64, u16)> + 'a {
-        self.entries.chunks_exact(10).map(|c| (u64_at(c, 0), u16_at(c, 8)))
+        self.entries
+            .chunks_exact(10)
+            .map(|c| (u64_at(c, 0), u16_at(c, 8)))
     }
 }
 
@@ -343,7 +396,13 @@ pub fn decode<'a>(info: &'static ParamInfo, raw: &'a [u8]) -> Result<Value<'a>, 
     if raw.is_empty() {
         return Ok(Value::Empty);
     }
-    let need = |n: usize| if raw.len() >= n { Ok(()) } else { Err(error(info, raw, "too short for its type")) };
+    let need = |n: usize| {
+        if raw.len() >= n {
+            Ok(())
+        } else {
+            Err(error(info, raw, "too short for its type"))
+        }
+    };
     Ok(match info.ptype {
         T::Int8 => {
             need(1)?;
@@ -417,7 +476,9 @@ pub fn decode<'a>(info: &'static ParamInfo, raw: &'a [u8]) -> Result<Value<'a>, 
             family::INET if raw.len() >= 7 => SockAddr::Inet(ipv4(raw, 1), u16_at(raw, 5)),
             family::INET6 if raw.len() >= 19 => SockAddr::Inet6(ipv6(raw, 1), u16_at(raw, 17)),
             family::UNIX => SockAddr::Unix(until_nul(&raw[1..])),
-            family::INET | family::INET6 => return Err(error(info, raw, "too short for its address family")),
+            family::INET | family::INET6 => {
+                return Err(error(info, raw, "too short for its address family"))
+            }
             other => SockAddr::Other(other, &raw[1..]),
         }),
         T::Socktuple => Value::SockTuple(match raw[0] {
@@ -433,9 +494,11 @@ pub fn decode<'a>(info: &'static ParamInfo, raw: &'a [u8]) -> Result<Value<'a>, 
                 dip: ipv6(raw, 19),
                 dport: u16_at(raw, 35),
             },
-            family::UNIX if raw.len() >= 17 => {
-                SockTuple::Unix { source: u64_at(raw, 1), dest: u64_at(raw, 9), path: until_nul(&raw[17..]) }
-            }
+            family::UNIX if raw.len() >= 17 => SockTuple::Unix {
+                source: u64_at(raw, 1),
+                dest: u64_at(raw, 9),
+                path: until_nul(&raw[17..]),
+            },
             family::INET | family::INET6 | family::UNIX => {
                 return Err(error(info, raw, "too short for its address family"))
             }
@@ -444,7 +507,9 @@ pub fn decode<'a>(info: &'static ParamInfo, raw: &'a [u8]) -> Result<Value<'a>, 
         T::Fdlist => {
             need(2)?;
             let count = usize::from(u16_at(raw, 0));
-            let entries = raw.get(2..2 + count * 10).ok_or_else(|| error(info, raw, "fewer entries than its count"))?;
+            let entries = raw
+                .get(2..2 + count * 10)
+                .ok_or_else(|| error(info, raw, "fewer entries than its count"))?;
             Value::FdList(FdList { entries })
         }
     })
@@ -461,7 +526,12 @@ pub struct EventBuilder {
 
 impl EventBuilder {
     pub fn new(ts: u64, tid: u64, event_type: u16) -> EventBuilder {
-        EventBuilder { ts, tid, event_type, params: Vec::new() }
+        EventBuilder {
+            ts,
+            tid,
+            event_type,
+            params: Vec::new(),
+        }
     }
 
     /// Appends a parameter's raw bytes.
@@ -547,7 +617,10 @@ mod tests {
         assert_eq!(ev.len() as usize, raw.len());
         assert_eq!(ev.info().map(|i| i.name), Some("openat"));
         assert_eq!(ev.param(0).map(|p| p.value()), Some(Ok(Value::Int(3))));
-        assert_eq!(ev.param_by_name("name").map(|p| p.value()), Some(Ok(Value::Str(b"/etc/hostname"))));
+        assert_eq!(
+            ev.param_by_name("name").map(|p| p.value()),
+            Some(Ok(Value::Str(b"/etc/hostname")))
+        );
         assert_eq!(ev.params().count(), 6);
         assert_eq!(ev.direction(), Direction::Exit);
     }
@@ -558,9 +631,15 @@ mod tests {
         tuple.extend_from_slice(&4242u16.to_le_bytes());
         tuple.extend_from_slice(&[127, 0, 0, 1]);
         tuple.extend_from_slice(&80u16.to_le_bytes());
-        let raw = EventBuilder::new(0, 1, ppme::SOCKET_CONNECT_X).i64(0).param(tuple).build();
+        let raw = EventBuilder::new(0, 1, ppme::SOCKET_CONNECT_X)
+            .i64(0)
+            .param(tuple)
+            .build();
         let ev = Event::parse(&raw).expect("valid");
-        let Ok(Value::SockTuple(SockTuple::Inet { sport, dport, sip, .. })) = ev.param(1).expect("tuple").value() else {
+        let Ok(Value::SockTuple(SockTuple::Inet {
+            sport, dport, sip, ..
+        })) = ev.param(1).expect("tuple").value()
+        else {
             panic!("expected an inet tuple");
         };
         assert_eq!((sip, sport, dport), (Ipv4Addr::LOCALHOST, 4242, 80));
@@ -570,9 +649,14 @@ mod tests {
         fds.extend_from_slice(&1u16.to_le_bytes());
         fds.extend_from_slice(&4u64.to_le_bytes());
         fds.extend_from_slice(&4u16.to_le_bytes());
-        let raw = EventBuilder::new(0, 1, ppme::SYSCALL_POLL_E).param(fds).i64(10).build();
+        let raw = EventBuilder::new(0, 1, ppme::SYSCALL_POLL_E)
+            .param(fds)
+            .i64(10)
+            .build();
         let ev = Event::parse(&raw).expect("valid");
-        let Ok(Value::FdList(list)) = ev.param(0).expect("fds").value() else { panic!("expected an fd list") };
+        let Ok(Value::FdList(list)) = ev.param(0).expect("fds").value() else {
+            panic!("expected an fd list")
+        };
         assert_eq!(list.iter().collect::<Vec<_>>(), vec![(3, 1), (4, 4)]);
 
         // setsockopt's val is DYN: index 2 selects UINT32.
@@ -592,16 +676,34 @@ mod tests {
 
     #[test]
     fn malformed_events_are_errors_not_panics() {
-        let raw = EventBuilder::new(0, 1, ppme::SYSCALL_OPEN_E).str("/x").u32(0).u32(0).build();
-        assert!(matches!(Event::parse(&raw[..10]), Err(EventError::ShortHeader { .. })));
-        assert!(matches!(Event::parse(&raw[..raw.len() - 1]), Err(EventError::Truncated { .. })));
+        let raw = EventBuilder::new(0, 1, ppme::SYSCALL_OPEN_E)
+            .str("/x")
+            .u32(0)
+            .u32(0)
+            .build();
+        assert!(matches!(
+            Event::parse(&raw[..10]),
+            Err(EventError::ShortHeader { .. })
+        ));
+        assert!(matches!(
+            Event::parse(&raw[..raw.len() - 1]),
+            Err(EventError::Truncated { .. })
+        ));
         let mut lying = raw.clone();
         lying[HEADER_LEN] = 200; // first parameter claims 200 bytes
-        assert!(matches!(Event::parse(&lying), Err(EventError::ParamsOverflow { .. })));
+        assert!(matches!(
+            Event::parse(&lying),
+            Err(EventError::ParamsOverflow { .. })
+        ));
         let mut many = raw.clone();
         many[22] = 40;
-        assert!(matches!(Event::parse(&many), Err(EventError::TooManyParams { nparams: 40 })));
-        let short_fd = EventBuilder::new(0, 1, ppme::SYSCALL_CLOSE_E).param([1, 2]).build();
+        assert!(matches!(
+            Event::parse(&many),
+            Err(EventError::TooManyParams { nparams: 40 })
+        ));
+        let short_fd = EventBuilder::new(0, 1, ppme::SYSCALL_CLOSE_E)
+            .param([1, 2])
+            .build();
         let ev = Event::parse(&short_fd).expect("structurally valid");
         assert!(ev.param(0).expect("fd").value().is_err());
     }
@@ -609,7 +711,10 @@ mod tests {
     #[test]
     fn large_payload_events_use_32_bit_lengths() {
         let payload = vec![7u8; 70_000];
-        let raw = EventBuilder::new(0, 1, ppme::PLUGINEVENT_E).u32(9).param(payload.clone()).build();
+        let raw = EventBuilder::new(0, 1, ppme::PLUGINEVENT_E)
+            .u32(9)
+            .param(payload.clone())
+            .build();
         let ev = Event::parse(&raw).expect("valid");
         assert_eq!(ev.param_raw(1).map(<[u8]>::len), Some(70_000));
     }

@@ -5,7 +5,7 @@
 //! - [`savefile`]: the `.scap` block format, read (plain or gzip) and written.
 //! - [`engine`]: the trait that live capture engines (kmod, eBPF) and file readers implement.
 
-pub mod schema;
+pub mod engine;
 pub mod event;
 pub mod savefile;
-pub mod engine;
+pub mod schema;

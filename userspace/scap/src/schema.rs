@@ -95,22 +95,31 @@ pub fn event_info(event_type: u16) -> Option<&'static EventInfo> {
 
 /// A flag table by schema name, e.g. `file_flags`.
 pub fn flag_table(name: &str) -> Option<&'static [FlagEntry]> {
-    FLAG_TABLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    FLAG_TABLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
 }
 
 /// The name of an errno value, e.g. `ENOENT` for 2.
 pub fn errno_name(errno: u64) -> Option<&'static str> {
-    usize::try_from(errno).ok().and_then(|i| ERRNO_NAMES.get(i).copied().flatten())
+    usize::try_from(errno)
+        .ok()
+        .and_then(|i| ERRNO_NAMES.get(i).copied().flatten())
 }
 
 /// The name of a signal, e.g. `SIGCHLD` for 17.
 pub fn signal_name(signal: u64) -> Option<&'static str> {
-    usize::try_from(signal).ok().and_then(|i| SIGNAL_NAMES.get(i).copied().flatten())
+    usize::try_from(signal)
+        .ok()
+        .and_then(|i| SIGNAL_NAMES.get(i).copied().flatten())
 }
 
 /// The syscall name for a `PPM_SC_*` code, as generic events print it.
 pub fn syscall_name(code: u64) -> Option<&'static str> {
-    usize::try_from(code).ok().and_then(|i| SYSCALL_NAMES.get(i).copied())
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| SYSCALL_NAMES.get(i).copied())
 }
 
 #[cfg(test)]
@@ -131,6 +140,8 @@ mod tests {
         assert_eq!(signal_name(17), Some("SIGCHLD"));
         assert_eq!(syscall_name(0), Some("<unknown>"));
         assert_eq!(Direction::of(ppme::SYSCALL_OPEN_X), Direction::Exit);
-        assert!(event_info(ppme::PLUGINEVENT_E).expect("plugin event").large_payload());
+        assert!(event_info(ppme::PLUGINEVENT_E)
+            .expect("plugin event")
+            .large_payload());
     }
 }

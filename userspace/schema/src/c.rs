@@ -112,7 +112,11 @@ extern const enum ppm_syscall_code g_syscall_code_routing_table[SYSCALL_TABLE_SI
         let _ = writeln!(out, "extern const struct ppm_name_value {}[];", table.name);
     }
     for table in &schema.dynamic_tables {
-        let _ = writeln!(out, "extern const struct ppm_param_info {}_dynamic_param[];", table.name);
+        let _ = writeln!(
+            out,
+            "extern const struct ppm_param_info {}_dynamic_param[];",
+            table.name
+        );
     }
     out.push_str("\n#endif /* PPM_EVENTS_PUBLIC_H_ */\n");
     out
@@ -122,17 +126,30 @@ fn c_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-fn param_initializer(name: &str, ptype: &str, format: &str, info: &ParamInfo, schema: &Schema) -> String {
+fn param_initializer(
+    name: &str,
+    ptype: &str,
+    format: &str,
+    info: &ParamInfo,
+    schema: &Schema,
+) -> String {
     let (info, ninfo) = match info {
         ParamInfo::None => ("0".to_owned(), 0),
         ParamInfo::Flags(t) => (t.clone(), 0),
         ParamInfo::DirFd(i) => (format!("DIRFD_PARAM({i})"), 0),
         ParamInfo::Dynamic(t) => {
-            let n = schema.dynamic_tables.iter().find(|d| &d.name == t).map_or(0, |d| d.entries.len());
+            let n = schema
+                .dynamic_tables
+                .iter()
+                .find(|d| &d.name == t)
+                .map_or(0, |d| d.entries.len());
             (format!("{t}_dynamic_param"), n)
         }
     };
-    format!("{{{}, PT_{ptype}, PF_{format}, {info}, {ninfo}}}", c_string(name))
+    format!(
+        "{{{}, PT_{ptype}, PF_{format}, {info}, {ninfo}}}",
+        c_string(name)
+    )
 }
 
 fn event_table(schema: &Schema) -> String {
@@ -141,15 +158,26 @@ fn event_table(schema: &Schema) -> String {
     for table in &schema.flag_tables {
         let _ = writeln!(out, "const struct ppm_name_value {}[] = {{", table.name);
         for e in &table.entries {
-            let value = e.constant.clone().unwrap_or_else(|| format!("{:#x}", e.value));
+            let value = e
+                .constant
+                .clone()
+                .unwrap_or_else(|| format!("{:#x}", e.value));
             let _ = writeln!(out, "\t{{{}, {value}}},", c_string(&e.name));
         }
         out.push_str("\t{0, 0},\n};\n\n");
     }
     for table in &schema.dynamic_tables {
-        let _ = writeln!(out, "const struct ppm_param_info {}_dynamic_param[] = {{", table.name);
+        let _ = writeln!(
+            out,
+            "const struct ppm_param_info {}_dynamic_param[] = {{",
+            table.name
+        );
         for p in &table.entries {
-            let _ = writeln!(out, "\t{},", param_initializer("", &p.ptype, &p.format, &p.info, schema));
+            let _ = writeln!(
+                out,
+                "\t{},",
+                param_initializer("", &p.ptype, &p.format, &p.info, schema)
+            );
         }
         out.push_str("};\n\n");
     }
@@ -158,13 +186,27 @@ fn event_table(schema: &Schema) -> String {
         let flags = if e.flags.is_empty() {
             "EF_NONE".to_owned()
         } else {
-            e.flags.iter().map(|f| format!("EF_{f}")).collect::<Vec<_>>().join(" | ")
+            e.flags
+                .iter()
+                .map(|f| format!("EF_{f}"))
+                .collect::<Vec<_>>()
+                .join(" | ")
         };
-        let _ = write!(out, "\t[PPME_{}] = {{{}, EC_{}, {flags}, {}", e.symbol, c_string(&e.name), e.category, e.params.len());
+        let _ = write!(
+            out,
+            "\t[PPME_{}] = {{{}, EC_{}, {flags}, {}",
+            e.symbol,
+            c_string(&e.name),
+            e.category,
+            e.params.len()
+        );
         if !e.params.is_empty() {
             out.push_str(", {");
-            let params: Vec<String> =
-                e.params.iter().map(|p| param_initializer(&p.name, &p.ptype, &p.format, &p.info, schema)).collect();
+            let params: Vec<String> = e
+                .params
+                .iter()
+                .map(|p| param_initializer(&p.name, &p.ptype, &p.format, &p.info, schema))
+                .collect();
             out.push_str(&params.join(", "));
             out.push('}');
         }
@@ -185,7 +227,12 @@ const struct syscall_evt_pair g_syscall_table[SYSCALL_TABLE_SIZE] = {\n",
     );
     for s in &schema.syscalls {
         if let Some(ev) = &s.events {
-            let flags = ev.flags.iter().map(|f| format!("UF_{f}")).collect::<Vec<_>>().join(" | ");
+            let flags = ev
+                .flags
+                .iter()
+                .map(|f| format!("UF_{f}"))
+                .collect::<Vec<_>>()
+                .join(" | ");
             let _ = writeln!(
                 out,
                 "#ifdef __NR_{n}\n\t[__NR_{n}] = {{{flags}, PPME_{}, PPME_{}}},\n#endif",
@@ -195,10 +242,16 @@ const struct syscall_evt_pair g_syscall_table[SYSCALL_TABLE_SIZE] = {\n",
             );
         }
     }
-    out.push_str("};\n\nconst enum ppm_syscall_code g_syscall_code_routing_table[SYSCALL_TABLE_SIZE] = {\n");
+    out.push_str(
+        "};\n\nconst enum ppm_syscall_code g_syscall_code_routing_table[SYSCALL_TABLE_SIZE] = {\n",
+    );
     for s in &schema.syscalls {
         if let Some(code) = &s.code {
-            let _ = writeln!(out, "#ifdef __NR_{n}\n\t[__NR_{n}] = PPM_SC_{code},\n#endif", n = s.native);
+            let _ = writeln!(
+                out,
+                "#ifdef __NR_{n}\n\t[__NR_{n}] = PPM_SC_{code},\n#endif",
+                n = s.native
+            );
         }
     }
     out.push_str("};\n");
@@ -222,6 +275,9 @@ mod tests {
                 stale.push(path);
             }
         }
-        assert!(stale.is_empty(), "stale generated files {stale:?}: run `cargo xtask codegen` and commit the result");
+        assert!(
+            stale.is_empty(),
+            "stale generated files {stale:?}: run `cargo xtask codegen` and commit the result"
+        );
     }
 }

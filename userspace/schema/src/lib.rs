@@ -83,6 +83,17 @@ pub struct DynamicTable {
     pub entries: Vec<Param>,
 }
 
+/// A system-independent syscall code (`PPM_SC_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallCode {
+    pub value: u64,
+    /// Symbol without `PPM_SC_`, e.g. `NEWFSSTAT`.
+    pub name: String,
+    /// The name generic events show, e.g. `newfstatat`.
+    pub display: String,
+    pub category: String,
+}
+
 /// One row of the native syscall routing table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Syscall {
@@ -111,8 +122,8 @@ pub struct Schema {
     pub events: Vec<Event>,
     pub dynamic_tables: Vec<DynamicTable>,
     pub flag_tables: Vec<FlagTable>,
-    /// `(code, symbol)` of `PPM_SC_*`, in code order.
-    pub syscall_codes: Vec<Named>,
+    /// `PPM_SC_*` codes, in code order.
+    pub syscall_codes: Vec<SyscallCode>,
     pub syscalls: Vec<Syscall>,
     pub errnos: Vec<Named>,
     pub signals: Vec<Named>,
@@ -140,7 +151,10 @@ impl fmt::Display for SchemaError {
 impl std::error::Error for SchemaError {}
 
 fn err<T>(line: usize, message: impl Into<String>) -> Result<T, SchemaError> {
-    Err(SchemaError { line, message: message.into() })
+    Err(SchemaError {
+        line,
+        message: message.into(),
+    })
 }
 
 fn parse_number(line: usize, text: &str) -> Result<u64, SchemaError> {
@@ -150,21 +164,33 @@ fn parse_number(line: usize, text: &str) -> Result<u64, SchemaError> {
     };
     match parsed {
         Ok(v) => Ok(v),
-        Err(_) => err(line, format!("'{text}' is not a number (decimal or 0x-prefixed hex)")),
+        Err(_) => err(
+            line,
+            format!("'{text}' is not a number (decimal or 0x-prefixed hex)"),
+        ),
     }
 }
 
 fn parse_named(line: usize, fields: &[&str]) -> Result<Named, SchemaError> {
     match fields {
-        [name, value] => Ok(Named { name: (*name).to_owned(), value: parse_number(line, value)? }),
-        _ => err(line, format!("expected 'NAME VALUE', found {} fields", fields.len())),
+        [name, value] => Ok(Named {
+            name: (*name).to_owned(),
+            value: parse_number(line, value)?,
+        }),
+        _ => err(
+            line,
+            format!("expected 'NAME VALUE', found {} fields", fields.len()),
+        ),
     }
 }
 
 fn parse_param(line: usize, spec: &str) -> Result<Param, SchemaError> {
     let parts: Vec<&str> = spec.split(':').collect();
     if parts.len() < 3 || parts.len() > 4 {
-        return err(line, format!("parameter '{spec}' is not name:TYPE:FORMAT[:info]"));
+        return err(
+            line,
+            format!("parameter '{spec}' is not name:TYPE:FORMAT[:info]"),
+        );
     }
     let info = match parts.get(3) {
         None => ParamInfo::None,
@@ -182,7 +208,12 @@ fn parse_param(line: usize, spec: &str) -> Result<Param, SchemaError> {
             }
         }
     };
-    Ok(Param { name: parts[0].to_owned(), ptype: parts[1].to_owned(), format: parts[2].to_owned(), info })
+    Ok(Param {
+        name: parts[0].to_owned(),
+        ptype: parts[1].to_owned(),
+        format: parts[2].to_owned(),
+        info,
+    })
 }
 
 fn parse_event(line: usize, text: &str) -> Result<Event, SchemaError> {
@@ -192,20 +223,31 @@ fn parse_event(line: usize, text: &str) -> Result<Event, SchemaError> {
         rest = rest.trim_start();
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         if end == 0 {
-            return err(line, "an event needs: number symbol name category flags [params]");
+            return err(
+                line,
+                "an event needs: number symbol name category flags [params]",
+            );
         }
         fields.push(&rest[..end]);
         rest = &rest[end..];
     }
     let number = parse_number(line, fields[0])?;
-    let number = u16::try_from(number)
-        .map_err(|_| SchemaError { line, message: format!("event number {number} does not fit a u16") })?;
-    let flags = if fields[4] == "NONE" { Vec::new() } else { fields[4].split('|').map(str::to_owned).collect() };
+    let number = u16::try_from(number).map_err(|_| SchemaError {
+        line,
+        message: format!("event number {number} does not fit a u16"),
+    })?;
+    let flags = if fields[4] == "NONE" {
+        Vec::new()
+    } else {
+        fields[4].split('|').map(str::to_owned).collect()
+    };
     let rest = rest.trim();
     let params = if rest.is_empty() {
         Vec::new()
     } else {
-        rest.split(", ").map(|p| parse_param(line, p.trim())).collect::<Result<_, _>>()?
+        rest.split(", ")
+            .map(|p| parse_param(line, p.trim()))
+            .collect::<Result<_, _>>()?
     };
     Ok(Event {
         number,
@@ -220,8 +262,10 @@ fn parse_event(line: usize, text: &str) -> Result<Event, SchemaError> {
 impl Schema {
     /// Reads and validates a schema file.
     pub fn load(path: &Path) -> Result<Schema, SchemaError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SchemaError { line: 0, message: format!("cannot read {}: {e}", path.display()) })?;
+        let text = std::fs::read_to_string(path).map_err(|e| SchemaError {
+            line: 0,
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
         Schema::parse(&text)
     }
 
@@ -238,7 +282,10 @@ impl Schema {
             }
             if let Some(header) = content.trim().strip_prefix('[') {
                 let Some(header) = header.strip_suffix(']') else {
-                    return err(line, format!("section header '{content}' lacks its closing ']'"));
+                    return err(
+                        line,
+                        format!("section header '{content}' lacks its closing ']'"),
+                    );
                 };
                 let mut words = header.split_whitespace();
                 let kind = words.next().unwrap_or("").to_owned();
@@ -247,16 +294,21 @@ impl Schema {
                     return err(line, format!("section [{header}] appears twice"));
                 }
                 match (kind.as_str(), &arg) {
-                    ("flags", Some(name)) => {
-                        schema.flag_tables.push(FlagTable { name: name.clone(), entries: Vec::new() })
+                    ("flags", Some(name)) => schema.flag_tables.push(FlagTable {
+                        name: name.clone(),
+                        entries: Vec::new(),
+                    }),
+                    ("dynamic", Some(name)) => schema.dynamic_tables.push(DynamicTable {
+                        name: name.clone(),
+                        entries: Vec::new(),
+                    }),
+                    ("flags" | "dynamic", None) => {
+                        return err(line, format!("section [{kind}] needs a table name"))
                     }
-                    ("dynamic", Some(name)) => {
-                        schema.dynamic_tables.push(DynamicTable { name: name.clone(), entries: Vec::new() })
-                    }
-                    ("flags" | "dynamic", None) => return err(line, format!("section [{kind}] needs a table name")),
                     (
-                        "param_types" | "print_formats" | "categories" | "event_flags" | "syscall_flags" | "events"
-                        | "syscall_codes" | "syscalls" | "errno" | "signals" | "constants",
+                        "param_types" | "print_formats" | "categories" | "event_flags"
+                        | "syscall_flags" | "events" | "syscall_codes" | "syscalls" | "errno"
+                        | "signals" | "constants",
                         None,
                     ) => {}
                     _ => return err(line, format!("unknown section [{header}]")),
@@ -279,19 +331,27 @@ impl Schema {
                 "constants" => match fields.as_slice() {
                     [name, value] => {
                         let parsed = match value.strip_prefix('-') {
-                            Some(magnitude) => i64::try_from(parse_number(line, magnitude)?).map(|v| -v),
+                            Some(magnitude) => {
+                                i64::try_from(parse_number(line, magnitude)?).map(|v| -v)
+                            }
                             None => i64::try_from(parse_number(line, value)?),
                         };
-                        let value = parsed.map_err(|_| SchemaError { line, message: format!("{value} does not fit an i64") })?;
+                        let value = parsed.map_err(|_| SchemaError {
+                            line,
+                            message: format!("{value} does not fit an i64"),
+                        })?;
                         schema.constants.push(((*name).to_owned(), value));
                     }
                     _ => return err(line, "expected 'NAME VALUE'"),
                 },
                 "syscall_codes" => match fields.as_slice() {
-                    [code, symbol] => schema
-                        .syscall_codes
-                        .push(Named { name: (*symbol).to_owned(), value: parse_number(line, code)? }),
-                    _ => return err(line, "expected 'CODE SYMBOL'"),
+                    [code, symbol, display, category] => schema.syscall_codes.push(SyscallCode {
+                        value: parse_number(line, code)?,
+                        name: (*symbol).to_owned(),
+                        display: (*display).to_owned(),
+                        category: (*category).to_owned(),
+                    }),
+                    _ => return err(line, "expected 'CODE SYMBOL NAME CATEGORY'"),
                 },
                 "events" => schema.events.push(parse_event(line, content)?),
                 "flags" => {
@@ -307,7 +367,12 @@ impl Schema {
                                 })?,
                             }
                         }
-                        _ => return err(line, "expected 'NAME CONSTANT VALUE' (CONSTANT may be '-')"),
+                        _ => {
+                            return err(
+                                line,
+                                "expected 'NAME CONSTANT VALUE' (CONSTANT may be '-')",
+                            )
+                        }
                     };
                     if let Some(table) = schema.flag_tables.last_mut() {
                         table.entries.push(entry);
@@ -321,7 +386,13 @@ impl Schema {
                     };
                     if let Some(table) = schema.dynamic_tables.last_mut() {
                         if parse_number(line, index)? != table.entries.len() as u64 {
-                            return err(line, format!("dynamic entries must be numbered from 0 in order; expected {}", table.entries.len()));
+                            return err(
+                                line,
+                                format!(
+                                    "dynamic entries must be numbered from 0 in order; expected {}",
+                                    table.entries.len()
+                                ),
+                            );
                         }
                         table.entries.push(Param {
                             name: String::new(),
@@ -334,8 +405,16 @@ impl Schema {
                 "syscalls" => {
                     let code = |c: &str| (c != "-").then(|| c.to_owned());
                     let syscall = match fields.as_slice() {
-                        [native] => Syscall { native: (*native).to_owned(), code: None, events: None },
-                        [native, c] => Syscall { native: (*native).to_owned(), code: code(c), events: None },
+                        [native] => Syscall {
+                            native: (*native).to_owned(),
+                            code: None,
+                            events: None,
+                        },
+                        [native, c] => Syscall {
+                            native: (*native).to_owned(),
+                            code: code(c),
+                            events: None,
+                        },
                         [native, c, flags, enter, exit] => Syscall {
                             native: (*native).to_owned(),
                             code: code(c),
@@ -366,12 +445,27 @@ impl Schema {
         let event_flags = names(&self.event_flags);
         let syscall_flags = names(&self.syscall_flags);
         let flag_tables: HashSet<&str> = self.flag_tables.iter().map(|t| t.name.as_str()).collect();
-        let dynamic: HashSet<&str> = self.dynamic_tables.iter().map(|t| t.name.as_str()).collect();
+        let dynamic: HashSet<&str> = self
+            .dynamic_tables
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
         let whole = |message: String| SchemaError { line: 0, message };
 
-        for required in ["NONE", "CHARBUF", "BYTEBUF", "SOCKADDR", "SOCKTUPLE", "FDLIST", "DYN", "FSRELPATH"] {
+        for required in [
+            "NONE",
+            "CHARBUF",
+            "BYTEBUF",
+            "SOCKADDR",
+            "SOCKTUPLE",
+            "FDLIST",
+            "DYN",
+            "FSRELPATH",
+        ] {
             if !types.contains(required) {
-                return Err(whole(format!("param type {required} is missing from [param_types]")));
+                return Err(whole(format!(
+                    "param type {required} is missing from [param_types]"
+                )));
             }
         }
         let check_param = |what: &str, p: &Param, nparams: usize| -> Result<(), SchemaError> {
@@ -379,7 +473,10 @@ impl Schema {
                 return Err(whole(format!("{what}: unknown param type '{}'", p.ptype)));
             }
             if !formats.contains(p.format.as_str()) {
-                return Err(whole(format!("{what}: unknown print format '{}'", p.format)));
+                return Err(whole(format!(
+                    "{what}: unknown print format '{}'",
+                    p.format
+                )));
             }
             match &p.info {
                 ParamInfo::Flags(t) if !flag_tables.contains(t.as_str()) => {
@@ -398,18 +495,28 @@ impl Schema {
         for (index, event) in self.events.iter().enumerate() {
             let what = format!("event {} ({})", event.number, event.symbol);
             if usize::from(event.number) != index {
-                return Err(whole(format!("{what}: events must be numbered 0, 1, 2... in order; expected {index}")));
+                return Err(whole(format!(
+                    "{what}: events must be numbered 0, 1, 2... in order; expected {index}"
+                )));
             }
             let suffix_enter = event.symbol.ends_with("_E");
             let has_suffix = suffix_enter || event.symbol.ends_with("_X");
             if has_suffix && suffix_enter != event.is_enter() {
-                return Err(whole(format!("{what}: the _E/_X suffix disagrees with the number's direction bit")));
+                return Err(whole(format!(
+                    "{what}: the _E/_X suffix disagrees with the number's direction bit"
+                )));
             }
-            if symbols.insert(event.symbol.as_str(), event.number).is_some() {
+            if symbols
+                .insert(event.symbol.as_str(), event.number)
+                .is_some()
+            {
                 return Err(whole(format!("{what}: symbol is defined twice")));
             }
             if !categories.contains(event.category.as_str()) {
-                return Err(whole(format!("{what}: unknown category '{}'", event.category)));
+                return Err(whole(format!(
+                    "{what}: unknown category '{}'",
+                    event.category
+                )));
             }
             for flag in &event.flags {
                 if !event_flags.contains(flag.as_str()) {
@@ -431,7 +538,16 @@ impl Schema {
         let codes: HashSet<&str> = self.syscall_codes.iter().map(|c| c.name.as_str()).collect();
         for (index, code) in self.syscall_codes.iter().enumerate() {
             if code.value != index as u64 {
-                return Err(whole(format!("syscall code {}: codes must be numbered 0, 1, 2... in order", code.name)));
+                return Err(whole(format!(
+                    "syscall code {}: codes must be numbered 0, 1, 2... in order",
+                    code.name
+                )));
+            }
+            if !categories.contains(code.category.as_str()) {
+                return Err(whole(format!(
+                    "syscall code {}: unknown category '{}'",
+                    code.name, code.category
+                )));
             }
         }
         for syscall in &self.syscalls {
@@ -478,19 +594,32 @@ mod tests {
     #[test]
     fn repository_schema_loads_and_matches_libs_numbers() {
         let schema = Schema::load(&Schema::default_path()).expect("the committed schema is valid");
-        assert_eq!(schema.events.len(), 336, "PPM_EVENT_MAX of the sysdig 0.29.3 era");
+        assert_eq!(
+            schema.events.len(),
+            336,
+            "PPM_EVENT_MAX of the sysdig 0.29.3 era"
+        );
         let open_x = schema.event("SYSCALL_OPEN_X").expect("open exit exists");
         assert_eq!(open_x.number, 3);
         assert_eq!(open_x.params.len(), 5);
         assert_eq!(open_x.params[2].info, ParamInfo::Flags("file_flags".into()));
-        let openat = schema.event("SYSCALL_OPENAT_2_X").expect("openat exit exists");
+        let openat = schema
+            .event("SYSCALL_OPENAT_2_X")
+            .expect("openat exit exists");
         assert_eq!(openat.params[2].info, ParamInfo::DirFd(1));
-        let execve = schema.event("SYSCALL_EXECVE_19_X").expect("execve exit exists");
+        let execve = schema
+            .event("SYSCALL_EXECVE_19_X")
+            .expect("execve exit exists");
         assert_eq!(execve.params.len(), 20);
         assert_eq!(schema.syscall_codes.len(), 329, "PPM_SC_MAX");
         let o_rdonly = &schema.flag_table("file_flags").expect("table").entries;
-        assert!(o_rdonly.iter().any(|e| e.name == "O_RDONLY" && e.value == 1));
-        assert!(schema.errnos.iter().any(|e| e.name == "ENOENT" && e.value == 2));
+        assert!(o_rdonly
+            .iter()
+            .any(|e| e.name == "O_RDONLY" && e.value == 1));
+        assert!(schema
+            .errnos
+            .iter()
+            .any(|e| e.name == "ENOENT" && e.value == 2));
     }
 
     #[test]
@@ -504,7 +633,10 @@ mod tests {
         let e = Schema::parse("[nope]\n").expect_err("unknown section");
         assert_eq!(e.to_string(), "schema line 1: unknown section [nope]");
         let e = Schema::parse("[flags t]\nO_X P 0xzz\n").expect_err("bad number");
-        assert_eq!(e.to_string(), "schema line 2: '0xzz' is not a number (decimal or 0x-prefixed hex)");
+        assert_eq!(
+            e.to_string(),
+            "schema line 2: '0xzz' is not a number (decimal or 0x-prefixed hex)"
+        );
     }
 
     #[test]

@@ -120,68 +120,380 @@ enum FieldKind {
 
 macro_rules! field {
     ($name:literal, $t:ident, $arg:ident, $kind:ident, $desc:literal) => {
-        FieldDef { name: $name, ftype: FieldType::$t, arg: FieldArg::$arg, id: FieldKind::$kind, description: $desc }
+        FieldDef {
+            name: $name,
+            ftype: FieldType::$t,
+            arg: FieldArg::$arg,
+            id: FieldKind::$kind,
+            description: $desc,
+        }
     };
 }
 
 /// Every field, in `sinsp -l` order.
 pub static FIELDS: &[FieldDef] = &[
-    field!("evt.num", Unsigned, None, EvtNum, "event number (position in the capture, filtered events included)"),
-    field!("evt.time", String, None, EvtTime, "event timestamp as HH:MM:SS.nnnnnnnnn, local time"),
-    field!("evt.outputtime", String, None, EvtOutputTime, "event timestamp as the output format prints it (absolute time)"),
-    field!("evt.datetime", String, None, EvtDatetime, "event timestamp with the date: YYYY-MM-DD HH:MM:SS.nnnnnnnnn"),
-    field!("evt.rawtime", Unsigned, None, EvtRawTime, "absolute event timestamp, nanoseconds from the epoch"),
-    field!("evt.rawtime.s", Unsigned, None, EvtRawTimeS, "integer part of the event timestamp, in seconds"),
-    field!("evt.rawtime.ns", Unsigned, None, EvtRawTimeNs, "fractional part of the event timestamp, in nanoseconds"),
-    field!("evt.cpu", Unsigned, None, EvtCpu, "CPU that captured the event"),
-    field!("evt.dir", String, None, EvtDir, "event direction: '>' enter, '<' exit"),
-    field!("evt.type", String, None, EvtType, "event name, e.g. 'open'; generic events show the syscall name"),
-    field!("evt.type.is_syscall", Bool, None, EvtTypeIsSyscall, "true for syscall events"),
-    field!("evt.category", String, None, EvtCategory, "event category, e.g. 'file', 'net', 'process'"),
-    field!("evt.info", String, None, EvtInfo, "the event's parameters as 'name=value ' pairs, as sysdig prints them"),
+    field!(
+        "evt.num",
+        Unsigned,
+        None,
+        EvtNum,
+        "event number (position in the capture, filtered events included)"
+    ),
+    field!(
+        "evt.time",
+        String,
+        None,
+        EvtTime,
+        "event timestamp as HH:MM:SS.nnnnnnnnn, local time"
+    ),
+    field!(
+        "evt.outputtime",
+        String,
+        None,
+        EvtOutputTime,
+        "event timestamp as the output format prints it (absolute time)"
+    ),
+    field!(
+        "evt.datetime",
+        String,
+        None,
+        EvtDatetime,
+        "event timestamp with the date: YYYY-MM-DD HH:MM:SS.nnnnnnnnn"
+    ),
+    field!(
+        "evt.rawtime",
+        Unsigned,
+        None,
+        EvtRawTime,
+        "absolute event timestamp, nanoseconds from the epoch"
+    ),
+    field!(
+        "evt.rawtime.s",
+        Unsigned,
+        None,
+        EvtRawTimeS,
+        "integer part of the event timestamp, in seconds"
+    ),
+    field!(
+        "evt.rawtime.ns",
+        Unsigned,
+        None,
+        EvtRawTimeNs,
+        "fractional part of the event timestamp, in nanoseconds"
+    ),
+    field!(
+        "evt.cpu",
+        Unsigned,
+        None,
+        EvtCpu,
+        "CPU that captured the event"
+    ),
+    field!(
+        "evt.dir",
+        String,
+        None,
+        EvtDir,
+        "event direction: '>' enter, '<' exit"
+    ),
+    field!(
+        "evt.type",
+        String,
+        None,
+        EvtType,
+        "event name, e.g. 'open'; generic events show the syscall name"
+    ),
+    field!(
+        "evt.type.is_syscall",
+        Bool,
+        None,
+        EvtTypeIsSyscall,
+        "true for syscall events"
+    ),
+    field!(
+        "evt.category",
+        String,
+        None,
+        EvtCategory,
+        "event category, e.g. 'file', 'net', 'process'"
+    ),
+    field!(
+        "evt.info",
+        String,
+        None,
+        EvtInfo,
+        "the event's parameters as 'name=value ' pairs, as sysdig prints them"
+    ),
     field!("evt.args", String, None, EvtArgs, "same as evt.info"),
-    field!("evt.arg", String, Required, EvtArg, "one parameter by name (evt.arg.fd) or index (evt.arg[0]), rendered"),
-    field!("evt.rawarg", String, Required, EvtRawArg, "one parameter by name, as its raw value (numbers stay numbers)"),
-    field!("evt.res", String, None, EvtRes, "the return value: SUCCESS, or the errno name on failure"),
-    field!("evt.rawres", Signed, None, EvtRawRes, "the return value as a number"),
-    field!("evt.failed", Bool, None, EvtFailed, "true when the call returned an error"),
-    field!("evt.is_io", Bool, None, EvtIsIo, "true for events that read or write data"),
-    field!("evt.is_io_read", Bool, None, EvtIsIoRead, "true for events that read data"),
-    field!("evt.is_io_write", Bool, None, EvtIsIoWrite, "true for events that write data"),
-    field!("evt.is_wait", Bool, None, EvtIsWait, "true for events that make the thread wait"),
-    field!("evt.is_open_read", Bool, None, EvtIsOpenRead, "true for open/openat exits whose flags include reading"),
-    field!("evt.is_open_write", Bool, None, EvtIsOpenWrite, "true for open/openat exits whose flags include writing"),
-    field!("evt.buffer", String, None, EvtBuffer, "the data buffer of I/O events"),
-    field!("evt.buflen", Unsigned, None, EvtBufLen, "the length of the data buffer of I/O events"),
-    field!("evt.count", Unsigned, None, EvtCount, "1 for every event (for counting)"),
+    field!(
+        "evt.arg",
+        String,
+        Required,
+        EvtArg,
+        "one parameter by name (evt.arg.fd) or index (evt.arg[0]), rendered"
+    ),
+    field!(
+        "evt.rawarg",
+        String,
+        Required,
+        EvtRawArg,
+        "one parameter by name, as its raw value (numbers stay numbers)"
+    ),
+    field!(
+        "evt.res",
+        String,
+        None,
+        EvtRes,
+        "the return value: SUCCESS, or the errno name on failure"
+    ),
+    field!(
+        "evt.rawres",
+        Signed,
+        None,
+        EvtRawRes,
+        "the return value as a number"
+    ),
+    field!(
+        "evt.failed",
+        Bool,
+        None,
+        EvtFailed,
+        "true when the call returned an error"
+    ),
+    field!(
+        "evt.is_io",
+        Bool,
+        None,
+        EvtIsIo,
+        "true for events that read or write data"
+    ),
+    field!(
+        "evt.is_io_read",
+        Bool,
+        None,
+        EvtIsIoRead,
+        "true for events that read data"
+    ),
+    field!(
+        "evt.is_io_write",
+        Bool,
+        None,
+        EvtIsIoWrite,
+        "true for events that write data"
+    ),
+    field!(
+        "evt.is_wait",
+        Bool,
+        None,
+        EvtIsWait,
+        "true for events that make the thread wait"
+    ),
+    field!(
+        "evt.is_open_read",
+        Bool,
+        None,
+        EvtIsOpenRead,
+        "true for open/openat exits whose flags include reading"
+    ),
+    field!(
+        "evt.is_open_write",
+        Bool,
+        None,
+        EvtIsOpenWrite,
+        "true for open/openat exits whose flags include writing"
+    ),
+    field!(
+        "evt.buffer",
+        String,
+        None,
+        EvtBuffer,
+        "the data buffer of I/O events"
+    ),
+    field!(
+        "evt.buflen",
+        Unsigned,
+        None,
+        EvtBufLen,
+        "the length of the data buffer of I/O events"
+    ),
+    field!(
+        "evt.count",
+        Unsigned,
+        None,
+        EvtCount,
+        "1 for every event (for counting)"
+    ),
     field!("proc.pid", Signed, None, ProcPid, "process id"),
-    field!("proc.exe", String, None, ProcExe, "first command-line argument (usually the executable)"),
-    field!("proc.name", String, None, ProcName, "process name (the kernel's comm)"),
-    field!("proc.args", String, None, ProcArgs, "command-line arguments after the first, space-separated"),
-    field!("proc.cmdline", String, None, ProcCmdline, "name and arguments: 'name arg1 arg2'"),
-    field!("proc.exeline", String, None, ProcExeline, "exe and arguments: 'exe arg1 arg2'"),
-    field!("proc.exepath", String, None, ProcExepath, "full path of the executable"),
-    field!("proc.cwd", String, None, ProcCwd, "current working directory"),
+    field!(
+        "proc.exe",
+        String,
+        None,
+        ProcExe,
+        "first command-line argument (usually the executable)"
+    ),
+    field!(
+        "proc.name",
+        String,
+        None,
+        ProcName,
+        "process name (the kernel's comm)"
+    ),
+    field!(
+        "proc.args",
+        String,
+        None,
+        ProcArgs,
+        "command-line arguments after the first, space-separated"
+    ),
+    field!(
+        "proc.cmdline",
+        String,
+        None,
+        ProcCmdline,
+        "name and arguments: 'name arg1 arg2'"
+    ),
+    field!(
+        "proc.exeline",
+        String,
+        None,
+        ProcExeline,
+        "exe and arguments: 'exe arg1 arg2'"
+    ),
+    field!(
+        "proc.exepath",
+        String,
+        None,
+        ProcExepath,
+        "full path of the executable"
+    ),
+    field!(
+        "proc.cwd",
+        String,
+        None,
+        ProcCwd,
+        "current working directory"
+    ),
     field!("proc.ppid", Signed, None, ProcPpid, "parent process id"),
     field!("proc.pname", String, None, ProcPname, "parent process name"),
-    field!("proc.pcmdline", String, None, ProcPcmdline, "parent command line"),
-    field!("proc.aname", String, Optional, ProcAname, "name of an ancestor: proc.aname[1] is the parent, [2] the grandparent"),
-    field!("proc.apid", Signed, Optional, ProcApid, "pid of an ancestor: proc.apid[1] is the parent's"),
+    field!(
+        "proc.pcmdline",
+        String,
+        None,
+        ProcPcmdline,
+        "parent command line"
+    ),
+    field!(
+        "proc.aname",
+        String,
+        Optional,
+        ProcAname,
+        "name of an ancestor: proc.aname[1] is the parent, [2] the grandparent"
+    ),
+    field!(
+        "proc.apid",
+        Signed,
+        Optional,
+        ProcApid,
+        "pid of an ancestor: proc.apid[1] is the parent's"
+    ),
     field!("proc.sid", Signed, None, ProcSid, "session id"),
-    field!("proc.vpgid", Signed, None, ProcVpgid, "process group id, as seen from its pid namespace"),
-    field!("proc.tty", Unsigned, None, ProcTty, "controlling terminal, 0 for none"),
-    field!("proc.env", String, None, ProcEnv, "environment variables, space-separated"),
-    field!("proc.vpid", Signed, None, ProcVpid, "process id as seen from its pid namespace"),
-    field!("proc.is_exe_writable", Bool, None, ProcIsExeWritable, "true when the executable is writable by the user running it"),
-    field!("thread.tid", Signed, None, ThreadTid, "thread id of the event"),
-    field!("thread.vtid", Signed, None, ThreadVtid, "thread id as seen from its pid namespace"),
-    field!("thread.ismain", Bool, None, ThreadIsMain, "true for the main thread of its process"),
-    field!("fd.num", Signed, None, FdNum, "the fd the event operates on"),
-    field!("fd.type", String, None, FdType, "fd type: file, directory, ipv4, ipv6, unix, pipe, event, ..."),
-    field!("fd.typechar", String, None, FdTypeChar, "fd type as one letter: f d 4 6 u p e s l i t ..."),
-    field!("fd.name", String, None, FdName, "fd name: a path, or 'sip:sport->dip:dport' for connected sockets"),
-    field!("fd.directory", String, None, FdDirectory, "the directory of a file fd"),
-    field!("fd.filename", String, None, FdFilename, "the file name of a file fd, without its directory"),
+    field!(
+        "proc.vpgid",
+        Signed,
+        None,
+        ProcVpgid,
+        "process group id, as seen from its pid namespace"
+    ),
+    field!(
+        "proc.tty",
+        Unsigned,
+        None,
+        ProcTty,
+        "controlling terminal, 0 for none"
+    ),
+    field!(
+        "proc.env",
+        String,
+        None,
+        ProcEnv,
+        "environment variables, space-separated"
+    ),
+    field!(
+        "proc.vpid",
+        Signed,
+        None,
+        ProcVpid,
+        "process id as seen from its pid namespace"
+    ),
+    field!(
+        "proc.is_exe_writable",
+        Bool,
+        None,
+        ProcIsExeWritable,
+        "true when the executable is writable by the user running it"
+    ),
+    field!(
+        "thread.tid",
+        Signed,
+        None,
+        ThreadTid,
+        "thread id of the event"
+    ),
+    field!(
+        "thread.vtid",
+        Signed,
+        None,
+        ThreadVtid,
+        "thread id as seen from its pid namespace"
+    ),
+    field!(
+        "thread.ismain",
+        Bool,
+        None,
+        ThreadIsMain,
+        "true for the main thread of its process"
+    ),
+    field!(
+        "fd.num",
+        Signed,
+        None,
+        FdNum,
+        "the fd the event operates on"
+    ),
+    field!(
+        "fd.type",
+        String,
+        None,
+        FdType,
+        "fd type: file, directory, ipv4, ipv6, unix, pipe, event, ..."
+    ),
+    field!(
+        "fd.typechar",
+        String,
+        None,
+        FdTypeChar,
+        "fd type as one letter: f d 4 6 u p e s l i t ..."
+    ),
+    field!(
+        "fd.name",
+        String,
+        None,
+        FdName,
+        "fd name: a path, or 'sip:sport->dip:dport' for connected sockets"
+    ),
+    field!(
+        "fd.directory",
+        String,
+        None,
+        FdDirectory,
+        "the directory of a file fd"
+    ),
+    field!(
+        "fd.filename",
+        String,
+        None,
+        FdFilename,
+        "the file name of a file fd, without its directory"
+    ),
     field!("fd.sip", Ip, None, FdSip, "server IP address"),
     field!("fd.cip", Ip, None, FdCip, "client IP address"),
     field!("fd.sport", Unsigned, None, FdSport, "server port"),
@@ -190,13 +502,43 @@ pub static FIELDS: &[FieldDef] = &[
     field!("fd.rip", Ip, None, FdRip, "remote IP address"),
     field!("fd.lport", Unsigned, None, FdLport, "local port"),
     field!("fd.rport", Unsigned, None, FdRport, "remote port"),
-    field!("fd.l4proto", String, None, FdL4Proto, "layer-4 protocol: tcp, udp, icmp, raw"),
-    field!("fd.sockfamily", String, None, FdSockFamily, "socket family: ip or unix"),
-    field!("fd.is_server", Bool, None, FdIsServer, "true for listening sockets"),
+    field!(
+        "fd.l4proto",
+        String,
+        None,
+        FdL4Proto,
+        "layer-4 protocol: tcp, udp, icmp, raw"
+    ),
+    field!(
+        "fd.sockfamily",
+        String,
+        None,
+        FdSockFamily,
+        "socket family: ip or unix"
+    ),
+    field!(
+        "fd.is_server",
+        Bool,
+        None,
+        FdIsServer,
+        "true for listening sockets"
+    ),
     field!("user.uid", Unsigned, None, UserUid, "user id"),
     field!("user.name", String, None, UserName, "user name"),
-    field!("user.loginuid", Signed, None, UserLoginUid, "audit login user id, -1 when unset"),
-    field!("user.loginname", String, None, UserLoginName, "audit login user name"),
+    field!(
+        "user.loginuid",
+        Signed,
+        None,
+        UserLoginUid,
+        "audit login user id, -1 when unset"
+    ),
+    field!(
+        "user.loginname",
+        String,
+        None,
+        UserLoginName,
+        "audit login user name"
+    ),
     field!("group.gid", Unsigned, None, GroupGid, "group id"),
     field!("group.name", String, None, GroupName, "group name"),
 ];
@@ -259,10 +601,15 @@ impl Field {
                 .filter(|d| edit_distance(d.name, &base) <= 3)
                 .map(|d| format!(" (did you mean {}?)", d.name))
                 .unwrap_or_default();
-            return Err(UnknownField(format!("unknown field '{name}'{hint}; `sinsp -l` lists them")));
+            return Err(UnknownField(format!(
+                "unknown field '{name}'{hint}; `sinsp -l` lists them"
+            )));
         };
         match (def.arg, &arg) {
-            (FieldArg::None, Some(a)) => Err(UnknownField(format!("field '{}' takes no argument, got '{a}'", def.name))),
+            (FieldArg::None, Some(a)) => Err(UnknownField(format!(
+                "field '{}' takes no argument, got '{a}'",
+                def.name
+            ))),
             (FieldArg::Required, None) => Err(UnknownField(format!(
                 "field '{}' needs an argument, e.g. {}.fd or {}[0]",
                 def.name, def.name, def.name
@@ -294,7 +641,10 @@ fn split_field(name: &str) -> (String, Option<String>) {
     }
     for prefix in ["evt.arg.", "evt.rawarg."] {
         if let Some(rest) = name.strip_prefix(prefix) {
-            return (prefix.trim_end_matches('.').to_owned(), Some(rest.to_owned()));
+            return (
+                prefix.trim_end_matches('.').to_owned(),
+                Some(rest.to_owned()),
+            );
         }
     }
     (name.to_owned(), None)
@@ -337,9 +687,19 @@ pub fn format_time(out: &mut String, ts: u64, with_date: bool) {
         return;
     }
     if with_date {
-        let _ = write!(out, "{:04}-{:02}-{:02} ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02} ",
+            tm.tm_year + 1900,
+            tm.tm_mon + 1,
+            tm.tm_mday
+        );
     }
-    let _ = write!(out, "{:02}:{:02}:{:02}.{nanos:09}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}.{nanos:09}",
+        tm.tm_hour, tm.tm_min, tm.tm_sec
+    );
 }
 
 fn fd_param(event: &Event<'_>, state: &State) -> Option<i64> {
@@ -363,7 +723,10 @@ fn fd_param(event: &Event<'_>, state: &State) -> Option<i64> {
 
 fn io_buffer<'e>(event: &Event<'e>) -> Option<&'e [u8]> {
     let info = event.info()?;
-    info.params.iter().position(|p| p.name == "data" && p.ptype == ParamType::Bytebuf).and_then(|i| event.param_raw(i))
+    info.params
+        .iter()
+        .position(|p| p.name == "data" && p.ptype == ParamType::Bytebuf)
+        .and_then(|i| event.param_raw(i))
 }
 
 fn ancestor<'s>(state: &'s State, thread: &'s ThreadInfo, level: usize) -> Option<&'s ThreadInfo> {
@@ -393,7 +756,8 @@ impl Field {
         let ev = cx.event;
         let tid = ev.tid() as i64;
         let thread = || cx.state.thread(tid);
-        let fd = || fd_param(ev, cx.state).and_then(|fd| cx.state.fd(tid, fd).map(|info| (fd, info)));
+        let fd =
+            || fd_param(ev, cx.state).and_then(|fd| cx.state.fd(tid, fd).map(|info| (fd, info)));
         let owned = |s: String| Some(V::Str(Cow::Owned(s)));
         let info = ev.info();
         match self.def.id {
@@ -448,12 +812,16 @@ impl Field {
                 if !matches!(first.info.name, "res" | "fd") {
                     return None;
                 }
-                let EventValue::Int(res) = first.value().ok()? else { return None };
+                let EventValue::Int(res) = first.value().ok()? else {
+                    return None;
+                };
                 match self.def.id {
                     K::EvtRawRes => Some(V::Signed(res)),
                     K::EvtFailed => Some(V::Bool(res < 0)),
                     _ if res >= 0 => Some(V::Str(Cow::Borrowed("SUCCESS"))),
-                    _ => Some(V::Str(Cow::Borrowed(schema::errno_name(res.unsigned_abs()).unwrap_or("FAILURE")))),
+                    _ => Some(V::Str(Cow::Borrowed(
+                        schema::errno_name(res.unsigned_abs()).unwrap_or("FAILURE"),
+                    ))),
                 }
             }
             K::EvtIsIo | K::EvtIsIoRead | K::EvtIsIoWrite | K::EvtIsWait => {
@@ -468,14 +836,20 @@ impl Field {
             }
             K::EvtIsOpenRead | K::EvtIsOpenWrite => {
                 let name = info.map(|i| i.name)?;
-                if !name.starts_with("open") && name != "creat" || ev.direction() != schema::Direction::Exit {
+                if !name.starts_with("open") && name != "creat"
+                    || ev.direction() != schema::Direction::Exit
+                {
                     return Some(V::Bool(false));
                 }
                 let flags = match ev.param_by_name("flags")?.value().ok()? {
                     EventValue::UInt(f) => f as u32,
                     _ => 0,
                 };
-                let bit = if self.def.id == K::EvtIsOpenRead { 1 } else { 2 };
+                let bit = if self.def.id == K::EvtIsOpenRead {
+                    1
+                } else {
+                    2
+                };
                 Some(V::Bool(flags & bit != 0))
             }
             K::EvtBuffer => io_buffer(ev).map(|b| V::Str(String::from_utf8_lossy(b))),
@@ -489,11 +863,15 @@ impl Field {
             K::ProcExeline => thread().and_then(|t| owned(cmdline(&t.exe, &t.args))),
             K::ProcExepath => thread().and_then(|t| owned(t.exepath.clone())),
             K::ProcCwd => thread().and_then(|t| owned(t.cwd.clone())),
-            K::ProcPpid => thread().and_then(|t| ancestor(cx.state, t, 1)).map(|p| V::Signed(p.pid)),
-            K::ProcPname => thread().and_then(|t| ancestor(cx.state, t, 1)).and_then(|p| owned(p.comm.clone())),
-            K::ProcPcmdline => {
-                thread().and_then(|t| ancestor(cx.state, t, 1)).and_then(|p| owned(cmdline(&p.comm, &p.args)))
-            }
+            K::ProcPpid => thread()
+                .and_then(|t| ancestor(cx.state, t, 1))
+                .map(|p| V::Signed(p.pid)),
+            K::ProcPname => thread()
+                .and_then(|t| ancestor(cx.state, t, 1))
+                .and_then(|p| owned(p.comm.clone())),
+            K::ProcPcmdline => thread()
+                .and_then(|t| ancestor(cx.state, t, 1))
+                .and_then(|p| owned(cmdline(&p.comm, &p.args))),
             K::ProcAname | K::ProcApid => {
                 let level = self.arg.as_deref().map_or(Some(1), |a| a.parse().ok())?;
                 let a = thread().and_then(|t| ancestor(cx.state, t, level))?;
@@ -518,7 +896,10 @@ impl Field {
             K::FdName => fd().and_then(|(_, f)| owned(f.name.clone())),
             K::FdDirectory | K::FdFilename => {
                 let (_, f) = fd()?;
-                if !matches!(f.kind, crate::state::FdKind::File | crate::state::FdKind::Directory) {
+                if !matches!(
+                    f.kind,
+                    crate::state::FdKind::File | crate::state::FdKind::Directory
+                ) {
                     return None;
                 }
                 let (dir, file) = match f.name.rfind('/') {
@@ -526,30 +907,50 @@ impl Field {
                     Some(i) => (&f.name[..i], &f.name[i + 1..]),
                     None => ("", f.name.as_str()),
                 };
-                owned(if self.def.id == K::FdDirectory { dir.to_owned() } else { file.to_owned() })
+                owned(if self.def.id == K::FdDirectory {
+                    dir.to_owned()
+                } else {
+                    file.to_owned()
+                })
             }
-            K::FdSip | K::FdCip | K::FdSport | K::FdCport | K::FdLip | K::FdRip | K::FdLport | K::FdRport => {
+            K::FdSip
+            | K::FdCip
+            | K::FdSport
+            | K::FdCport
+            | K::FdLip
+            | K::FdRip
+            | K::FdLport
+            | K::FdRport => {
                 let (_, f) = fd()?;
                 endpoint_field(self.def.id, f)
             }
-            K::FdL4Proto => fd().filter(|(_, f)| f.kind.is_socket()).map(|(_, f)| V::Str(Cow::Borrowed(f.l4.name()))),
+            K::FdL4Proto => fd()
+                .filter(|(_, f)| f.kind.is_socket())
+                .map(|(_, f)| V::Str(Cow::Borrowed(f.l4.name()))),
             K::FdSockFamily => fd().and_then(|(_, f)| match f.kind {
                 crate::state::FdKind::UnixSocket => Some(V::Str(Cow::Borrowed("unix"))),
                 k if k.is_socket() => Some(V::Str(Cow::Borrowed("ip"))),
                 _ => None,
             }),
             K::FdIsServer => fd().map(|(_, f)| {
-                V::Bool(matches!(f.kind, crate::state::FdKind::Ipv4Server | crate::state::FdKind::Ipv6Server))
+                V::Bool(matches!(
+                    f.kind,
+                    crate::state::FdKind::Ipv4Server | crate::state::FdKind::Ipv6Server
+                ))
             }),
             K::UserUid => thread().map(|t| V::Unsigned(u64::from(t.uid))),
-            K::UserName => thread().and_then(|t| cx.state.users.users.get(&t.uid)).and_then(|n| owned(n.clone())),
+            K::UserName => thread()
+                .and_then(|t| cx.state.users.users.get(&t.uid))
+                .and_then(|n| owned(n.clone())),
             K::UserLoginUid => thread().map(|t| V::Signed(t.loginuid)),
             K::UserLoginName => thread()
                 .and_then(|t| u32::try_from(t.loginuid).ok())
                 .and_then(|uid| cx.state.users.users.get(&uid))
                 .and_then(|n| owned(n.clone())),
             K::GroupGid => thread().map(|t| V::Unsigned(u64::from(t.gid))),
-            K::GroupName => thread().and_then(|t| cx.state.users.groups.get(&t.gid)).and_then(|n| owned(n.clone())),
+            K::GroupName => thread()
+                .and_then(|t| cx.state.users.groups.get(&t.gid))
+                .and_then(|n| owned(n.clone())),
         }
     }
 
@@ -565,12 +966,17 @@ impl Field {
 fn endpoint_field<'e>(kind: FieldKind, f: &FdInfo) -> Option<FieldValue<'e>> {
     use FieldKind as K;
     let e = f.endpoints?;
-    let server = matches!(f.kind, crate::state::FdKind::Ipv4Server | crate::state::FdKind::Ipv6Server);
+    let server = matches!(
+        f.kind,
+        crate::state::FdKind::Ipv4Server | crate::state::FdKind::Ipv6Server
+    );
     // For a connected socket, sinsp calls the destination the server; local is the source of the tuple.
     Some(match kind {
         K::FdSip | K::FdRip => FieldValue::Ip(if server { e.sip } else { e.dip }),
         K::FdCip | K::FdLip => FieldValue::Ip(e.sip),
-        K::FdSport | K::FdRport => FieldValue::Unsigned(u64::from(if server { e.sport } else { e.dport })),
+        K::FdSport | K::FdRport => {
+            FieldValue::Unsigned(u64::from(if server { e.sport } else { e.dport }))
+        }
         K::FdCport | K::FdLport => FieldValue::Unsigned(u64::from(e.sport)),
         _ => return None,
     })
@@ -617,9 +1023,18 @@ mod tests {
 
     #[test]
     fn resolves_names_with_arguments() {
-        assert_eq!(Field::resolve("evt.arg.fd", None).map(|f| f.name()), Ok("evt.arg.fd".to_owned()));
-        assert_eq!(Field::resolve("evt.arg[0]", None).map(|f| f.name()), Ok("evt.arg[0]".to_owned()));
-        assert_eq!(Field::resolve("proc.aname", Some("2")).map(|f| f.name()), Ok("proc.aname[2]".to_owned()));
+        assert_eq!(
+            Field::resolve("evt.arg.fd", None).map(|f| f.name()),
+            Ok("evt.arg.fd".to_owned())
+        );
+        assert_eq!(
+            Field::resolve("evt.arg[0]", None).map(|f| f.name()),
+            Ok("evt.arg[0]".to_owned())
+        );
+        assert_eq!(
+            Field::resolve("proc.aname", Some("2")).map(|f| f.name()),
+            Ok("proc.aname[2]".to_owned())
+        );
         let e = Field::resolve("proc.nme", None).expect_err("typo");
         assert!(e.0.contains("did you mean proc.name?"), "{e}");
         assert!(Field::resolve("evt.arg", None).is_err());

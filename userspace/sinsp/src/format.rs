@@ -66,7 +66,10 @@ impl Format {
                 match chars[end..].iter().position(|&(_, c)| c == ']') {
                     Some(close) => end += close + 1,
                     None => {
-                        return Err(FormatError { column: offset + at + 1, message: "unclosed '[' in field".into() })
+                        return Err(FormatError {
+                            column: offset + at + 1,
+                            message: "unclosed '[' in field".into(),
+                        })
                     }
                 }
             }
@@ -76,10 +79,16 @@ impl Format {
             }
             let name: String = chars[start..end].iter().map(|&(_, c)| c).collect();
             if name.is_empty() {
-                return Err(FormatError { column: offset + at + 1, message: "'%' is not followed by a field name".into() });
+                return Err(FormatError {
+                    column: offset + at + 1,
+                    message: "'%' is not followed by a field name".into(),
+                });
             }
-            let field = Field::resolve(&name, None)
-                .map_err(|UnknownField(message)| FormatError { column: offset + at + 2, message })?;
+            let field =
+                Field::resolve(&name, None).map_err(|UnknownField(message)| FormatError {
+                    column: offset + at + 2,
+                    message,
+                })?;
             if !literal.is_empty() {
                 pieces.push(Piece::Text(std::mem::take(&mut literal)));
             }
@@ -89,7 +98,10 @@ impl Format {
         if !literal.is_empty() {
             pieces.push(Piece::Text(literal));
         }
-        Ok(Format { pieces, print_partial })
+        Ok(Format {
+            pieces,
+            print_partial,
+        })
     }
 
     pub fn default_format() -> Format {
@@ -126,7 +138,8 @@ impl Format {
         for piece in &self.pieces {
             let Piece::Field(f) = piece else { continue };
             let name = f.name();
-            let value = if name == "evt.outputtime" || name == "evt.time" || name == "evt.datetime" {
+            let value = if name == "evt.outputtime" || name == "evt.time" || name == "evt.datetime"
+            {
                 Some(serde_json::Value::from(cx.event.ts()))
             } else {
                 f.extract(cx).map(|v| json_value(v, f.field_type()))
@@ -168,7 +181,8 @@ mod tests {
 
     #[test]
     fn parses_fields_literals_and_partial_marker() {
-        let f = Format::parse("*%evt.num (%thread.tid) %evt.arg.fd %evt.arg[1]%% x").expect("valid");
+        let f =
+            Format::parse("*%evt.num (%thread.tid) %evt.arg.fd %evt.arg[1]%% x").expect("valid");
         assert!(f.print_partial);
         let names: Vec<String> = f
             .pieces

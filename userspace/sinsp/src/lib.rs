@@ -1,7 +1,11 @@
-//! sinsp: process and fd state, filters and output for scap events.
+//! sinsp: process and fd state, filters and output for scap events, and the `sinsp` CLI's engine.
 
-pub mod filter;
+pub mod capture;
 pub mod fields;
+pub mod filter;
+pub mod filter_fields;
 pub mod format;
+pub mod inspector;
 pub mod render;
+pub mod seed;
 pub mod state;

@@ -20,7 +20,9 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { print_len: DEFAULT_PRINT_LEN }
+        RenderOptions {
+            print_len: DEFAULT_PRINT_LEN,
+        }
     }
 }
 
@@ -49,10 +51,18 @@ pub fn flag_names(out: &mut String, table: &[FlagEntry], value: u32) -> bool {
 
 /// Appends printable ASCII as is and everything else as `.`, at most `limit` bytes, then `...` if cut.
 pub fn push_buffer(out: &mut String, raw: &[u8], limit: usize) {
-    let (shown, cut) = if raw.len() > limit { (&raw[..limit.saturating_sub(3)], true) } else { (raw, false) };
+    let (shown, cut) = if raw.len() > limit {
+        (&raw[..limit.saturating_sub(3)], true)
+    } else {
+        (raw, false)
+    };
     out.reserve(shown.len() + 3);
     for &b in shown {
-        out.push(if (0x20..0x7f).contains(&b) { b as char } else { '.' });
+        out.push(if (0x20..0x7f).contains(&b) {
+            b as char
+        } else {
+            '.'
+        });
     }
     if cut {
         out.push_str("...");
@@ -120,7 +130,10 @@ impl Renderer<'_> {
         let tid = event.tid() as i64;
         match (info.ptype, value) {
             (_, Value::Empty) => {
-                if matches!(info.ptype, ParamType::Fd | ParamType::Pid | ParamType::Errno) {
+                if matches!(
+                    info.ptype,
+                    ParamType::Fd | ParamType::Pid | ParamType::Errno
+                ) {
                     out.push_str("NULL");
                 }
             }
@@ -157,8 +170,17 @@ impl Renderer<'_> {
                     let _ = write!(out, "({name})");
                 }
             }
-            (ParamType::Flags8 | ParamType::Flags16 | ParamType::Flags32 | ParamType::Mode, Value::UInt(v)) => {
-                push_unsigned(out, v, info.format);
+            (
+                ParamType::Flags8 | ParamType::Flags16 | ParamType::Flags32 | ParamType::Mode,
+                Value::UInt(v),
+            ) => {
+                // sysdig prints flag values in decimal whatever the schema's format says; modes in octal.
+                let format = if info.ptype == ParamType::Mode {
+                    PrintFormat::Oct
+                } else {
+                    PrintFormat::Dec
+                };
+                push_unsigned(out, v, format);
                 if let ParamAux::Flags(table) = info.aux {
                     let mark = out.len();
                     out.push('(');
@@ -184,7 +206,8 @@ impl Renderer<'_> {
                                 self.state.fd(tid, dirfd).map(|f| f.name.clone())
                             };
                             if let Some(base) = base {
-                                let resolved = crate::state::resolve_path(&base, &String::from_utf8_lossy(s));
+                                let resolved =
+                                    crate::state::resolve_path(&base, &String::from_utf8_lossy(s));
                                 let _ = write!(out, "({resolved})");
                             }
                         }
@@ -258,8 +281,15 @@ impl Renderer<'_> {
             return;
         }
         let Some(info) = event.info() else { return };
-        for (index, pinfo) in info.params.iter().enumerate().take(event.nparams() as usize) {
-            let Some(raw) = event.param_raw(index) else { break };
+        for (index, pinfo) in info
+            .params
+            .iter()
+            .enumerate()
+            .take(event.nparams() as usize)
+        {
+            let Some(raw) = event.param_raw(index) else {
+                break;
+            };
             out.push_str(pinfo.name);
             out.push('=');
             self.param(out, event, &Param { info: pinfo, raw });
@@ -282,8 +312,18 @@ pub fn push_sockaddr(out: &mut String, addr: SockAddr<'_>) {
 
 pub fn push_socktuple(out: &mut String, tuple: SockTuple<'_>) {
     let _ = match tuple {
-        SockTuple::Inet { sip, sport, dip, dport } => write!(out, "{sip}:{sport}->{dip}:{dport}"),
-        SockTuple::Inet6 { sip, sport, dip, dport } => write!(out, "{sip}:{sport}->{dip}:{dport}"),
+        SockTuple::Inet {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => write!(out, "{sip}:{sport}->{dip}:{dport}"),
+        SockTuple::Inet6 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => write!(out, "{sip}:{sport}->{dip}:{dport}"),
         SockTuple::Unix { source, dest, path } => {
             let _ = write!(out, "{source:x}->{dest:x} ");
             push_str_param(out, path);

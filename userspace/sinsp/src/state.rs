@@ -91,7 +91,11 @@ impl FdKind {
     pub fn is_socket(self) -> bool {
         matches!(
             self,
-            FdKind::Ipv4Socket | FdKind::Ipv6Socket | FdKind::Ipv4Server | FdKind::Ipv6Server | FdKind::UnixSocket
+            FdKind::Ipv4Socket
+                | FdKind::Ipv6Socket
+                | FdKind::Ipv4Server
+                | FdKind::Ipv6Server
+                | FdKind::UnixSocket
         )
     }
 }
@@ -155,7 +159,14 @@ pub struct FdInfo {
 
 impl FdInfo {
     pub fn new(kind: FdKind, name: impl Into<String>) -> FdInfo {
-        FdInfo { kind, name: name.into(), l4: L4Proto::Unknown, endpoints: None, flags: 0, socket_type: 0 }
+        FdInfo {
+            kind,
+            name: name.into(),
+            l4: L4Proto::Unknown,
+            endpoints: None,
+            flags: 0,
+            socket_type: 0,
+        }
     }
 
     /// `<f>`, `<4t>`: the tag sysdig prints before the name.
@@ -197,7 +208,7 @@ pub struct ThreadInfo {
     pub cgroups: Vec<String>,
     pub exe_writable: bool,
     /// The last enter event of this thread, kept so its exit event can be parsed with its arguments.
-    last_enter: Vec<u8>,
+    pub(crate) last_enter: Vec<u8>,
 }
 
 impl ThreadInfo {
@@ -261,7 +272,9 @@ pub fn split_nul_list(raw: &[u8]) -> Vec<String> {
     if raw.is_empty() {
         return Vec::new();
     }
-    raw.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+    raw.split(|&b| b == 0)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
 }
 
 fn bytes_param<'a>(event: &Event<'a>, name: &str) -> Option<&'a [u8]> {
@@ -271,7 +284,11 @@ fn bytes_param<'a>(event: &Event<'a>, name: &str) -> Option<&'a [u8]> {
 
 /// Joins a path relative to `base` and normalizes `.`/`..` the way sinsp does for fd names.
 pub fn resolve_path(base: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') || base.is_empty() { path.to_owned() } else { format!("{base}/{path}") };
+    let joined = if path.starts_with('/') || base.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{base}/{path}")
+    };
     let mut parts: Vec<&str> = Vec::new();
     for part in joined.split('/') {
         match part {
@@ -346,7 +363,10 @@ impl State {
     }
 
     fn cwd(&self, tid: i64) -> String {
-        self.threads.get(&tid).map(|t| t.cwd.trim_end_matches('/').to_owned()).unwrap_or_default()
+        self.threads
+            .get(&tid)
+            .map(|t| t.cwd.trim_end_matches('/').to_owned())
+            .unwrap_or_default()
     }
 
     /// The directory a `*at` call resolves relative paths against.
@@ -354,7 +374,9 @@ impl State {
         if dirfd == AT_FDCWD {
             return self.cwd(tid);
         }
-        self.fd(tid, dirfd).map(|f| f.name.clone()).unwrap_or_default()
+        self.fd(tid, dirfd)
+            .map(|f| f.name.clone())
+            .unwrap_or_default()
     }
 
     /// Applies one event. Call it before rendering the event, as sysdig does.
@@ -388,18 +410,25 @@ impl State {
     /// The enter event matching this exit, copied out of the thread so state can be changed while using it.
     fn enter_of(&self, tid: i64, exit_type: u16) -> Option<Vec<u8>> {
         let thread = self.threads.get(&tid)?;
-        thread.last_enter_event(exit_type - 1).map(|e| e.as_bytes().to_vec())
+        thread
+            .last_enter_event(exit_type - 1)
+            .map(|e| e.as_bytes().to_vec())
     }
 
     fn apply_exit(&mut self, tid: i64, event: &Event<'_>) {
         let ty = event.event_type();
         match ty {
-            ppme::SYSCALL_OPEN_X | ppme::SYSCALL_OPENAT_2_X | ppme::SYSCALL_OPENAT2_X | ppme::SYSCALL_CREAT_X
+            ppme::SYSCALL_OPEN_X
+            | ppme::SYSCALL_OPENAT_2_X
+            | ppme::SYSCALL_OPENAT2_X
+            | ppme::SYSCALL_CREAT_X
             | ppme::SYSCALL_OPENAT_X => self.parse_open_exit(tid, event),
             ppme::SYSCALL_CLOSE_X => {
                 if named_int(event, "res").is_some_and(|r| r >= 0) {
                     if let Some(enter) = self.enter_of(tid, ty) {
-                        if let Some(fd) = Event::parse(&enter).ok().and_then(|e| named_int(&e, "fd")) {
+                        if let Some(fd) =
+                            Event::parse(&enter).ok().and_then(|e| named_int(&e, "fd"))
+                        {
                             self.remove_fd(tid, fd);
                         }
                     }
@@ -408,9 +437,10 @@ impl State {
             ppme::SOCKET_SOCKET_X => self.parse_socket_exit(tid, event),
             ppme::SOCKET_BIND_X => self.parse_bind_exit(tid, event),
             ppme::SOCKET_CONNECT_X => self.parse_connect_exit(tid, event),
-            ppme::SOCKET_ACCEPT_X | ppme::SOCKET_ACCEPT_5_X | ppme::SOCKET_ACCEPT4_X | ppme::SOCKET_ACCEPT4_5_X => {
-                self.parse_accept_exit(tid, event)
-            }
+            ppme::SOCKET_ACCEPT_X
+            | ppme::SOCKET_ACCEPT_5_X
+            | ppme::SOCKET_ACCEPT4_X
+            | ppme::SOCKET_ACCEPT4_5_X => self.parse_accept_exit(tid, event),
             ppme::SYSCALL_DUP_X => self.parse_dup_exit(tid, event),
             ppme::SYSCALL_PIPE_X => {
                 if named_int(event, "res").is_some_and(|r| r >= 0) {
@@ -448,7 +478,9 @@ impl State {
             }
             ppme::SYSCALL_FCHDIR_X => {
                 if named_int(event, "res") == Some(0) {
-                    let fd = self.enter_of(tid, ty).and_then(|e| Event::parse(&e).ok().and_then(|e| named_int(&e, "fd")));
+                    let fd = self
+                        .enter_of(tid, ty)
+                        .and_then(|e| Event::parse(&e).ok().and_then(|e| named_int(&e, "fd")));
                     if let Some(name) = fd.and_then(|fd| self.fd(tid, fd)).map(|f| f.name.clone()) {
                         self.set_cwd(tid, name);
                     }
@@ -493,7 +525,9 @@ impl State {
     }
 
     fn parse_open_exit(&mut self, tid: i64, event: &Event<'_>) {
-        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else { return };
+        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else {
+            return;
+        };
         let name = named_str(event, "name").unwrap_or_default();
         let base = match named_int(event, "dirfd") {
             Some(dirfd) => self.dirfd_path(tid, dirfd),
@@ -501,18 +535,30 @@ impl State {
         };
         let flags = named_int(event, "flags").unwrap_or(0) as u32;
         let path = resolve_path(&base, &name);
-        let kind = if flags & (1 << 10) != 0 { FdKind::Directory } else { FdKind::File };
+        let kind = if flags & (1 << 10) != 0 {
+            FdKind::Directory
+        } else {
+            FdKind::File
+        };
         let mut info = FdInfo::new(kind, path);
         info.flags = flags;
         self.insert_fd(tid, fd, info);
     }
 
     fn parse_socket_exit(&mut self, tid: i64, event: &Event<'_>) {
-        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else { return };
+        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else {
+            return;
+        };
         let enter = self.enter_of(tid, event.event_type());
         let enter = enter.as_deref().and_then(|e| Event::parse(e).ok());
-        let domain = enter.as_ref().and_then(|e| named_int(e, "domain")).unwrap_or(0);
-        let socket_type = enter.as_ref().and_then(|e| named_int(e, "type")).unwrap_or(0) as u32;
+        let domain = enter
+            .as_ref()
+            .and_then(|e| named_int(e, "domain"))
+            .unwrap_or(0);
+        let socket_type = enter
+            .as_ref()
+            .and_then(|e| named_int(e, "type"))
+            .unwrap_or(0) as u32;
         let kind = match domain as u8 {
             scap::event::family::INET => FdKind::Ipv4Socket,
             scap::event::family::INET6 => FdKind::Ipv6Socket,
@@ -545,22 +591,36 @@ impl State {
         if named_int(event, "res") != Some(0) {
             return;
         }
-        let Some(fd) = self.enter_fd(tid, event.event_type()) else { return };
+        let Some(fd) = self.enter_fd(tid, event.event_type()) else {
+            return;
+        };
         let addr = event.param_by_name("addr").and_then(|p| p.value().ok());
         let pid = self.pid_of(tid);
-        let Some(info) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) else { return };
+        let Some(info) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) else {
+            return;
+        };
         match addr {
             Some(Value::SockAddr(SockAddr::Inet(ip, port))) => {
                 info.kind = FdKind::Ipv4Server;
                 info.l4 = State::l4_of(info.socket_type);
                 info.name = fmt_endpoint(IpAddr::V4(ip), port);
-                info.endpoints = Some(Endpoints { sip: IpAddr::V4(ip), sport: port, dip: IpAddr::V4(ip), dport: port });
+                info.endpoints = Some(Endpoints {
+                    sip: IpAddr::V4(ip),
+                    sport: port,
+                    dip: IpAddr::V4(ip),
+                    dport: port,
+                });
             }
             Some(Value::SockAddr(SockAddr::Inet6(ip, port))) => {
                 info.kind = FdKind::Ipv6Server;
                 info.l4 = State::l4_of(info.socket_type);
                 info.name = fmt_endpoint(IpAddr::V6(ip), port);
-                info.endpoints = Some(Endpoints { sip: IpAddr::V6(ip), sport: port, dip: IpAddr::V6(ip), dport: port });
+                info.endpoints = Some(Endpoints {
+                    sip: IpAddr::V6(ip),
+                    sport: port,
+                    dip: IpAddr::V6(ip),
+                    dport: port,
+                });
             }
             Some(Value::SockAddr(SockAddr::Unix(path))) => {
                 info.name = String::from_utf8_lossy(path).into_owned();
@@ -571,14 +631,34 @@ impl State {
 
     fn apply_tuple(info: &mut FdInfo, tuple: SockTuple<'_>) {
         match tuple {
-            SockTuple::Inet { sip, sport, dip, dport } => {
+            SockTuple::Inet {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => {
                 info.kind = FdKind::Ipv4Socket;
-                info.endpoints = Some(Endpoints { sip: sip.into(), sport, dip: dip.into(), dport });
+                info.endpoints = Some(Endpoints {
+                    sip: sip.into(),
+                    sport,
+                    dip: dip.into(),
+                    dport,
+                });
                 info.name = format!("{sip}:{sport}->{dip}:{dport}");
             }
-            SockTuple::Inet6 { sip, sport, dip, dport } => {
+            SockTuple::Inet6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => {
                 info.kind = FdKind::Ipv6Socket;
-                info.endpoints = Some(Endpoints { sip: sip.into(), sport, dip: dip.into(), dport });
+                info.endpoints = Some(Endpoints {
+                    sip: sip.into(),
+                    sport,
+                    dip: dip.into(),
+                    dport,
+                });
                 info.name = format!("{sip}:{sport}->{dip}:{dport}");
             }
             SockTuple::Unix { source, dest, path } => {
@@ -596,8 +676,12 @@ impl State {
         if res != 0 && res != EINPROGRESS {
             return;
         }
-        let Some(fd) = self.enter_fd(tid, event.event_type()) else { return };
-        let Some(Value::SockTuple(tuple)) = event.param_by_name("tuple").and_then(|p| p.value().ok()) else {
+        let Some(fd) = self.enter_fd(tid, event.event_type()) else {
+            return;
+        };
+        let Some(Value::SockTuple(tuple)) =
+            event.param_by_name("tuple").and_then(|p| p.value().ok())
+        else {
             return;
         };
         let pid = self.pid_of(tid);
@@ -610,9 +694,13 @@ impl State {
     }
 
     fn parse_accept_exit(&mut self, tid: i64, event: &Event<'_>) {
-        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else { return };
+        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else {
+            return;
+        };
         let mut info = FdInfo::new(FdKind::Ipv4Socket, "");
-        if let Some(Value::SockTuple(tuple)) = event.param_by_name("tuple").and_then(|p| p.value().ok()) {
+        if let Some(Value::SockTuple(tuple)) =
+            event.param_by_name("tuple").and_then(|p| p.value().ok())
+        {
             info.l4 = L4Proto::Tcp;
             State::apply_tuple(&mut info, tuple);
         }
@@ -620,7 +708,9 @@ impl State {
     }
 
     fn parse_dup_exit(&mut self, tid: i64, event: &Event<'_>) {
-        let Some(newfd) = named_int(event, "res").filter(|fd| *fd >= 0) else { return };
+        let Some(newfd) = named_int(event, "res").filter(|fd| *fd >= 0) else {
+            return;
+        };
         let oldfd = named_int(event, "oldfd").or_else(|| self.enter_fd(tid, event.event_type()));
         let Some(oldfd) = oldfd else { return };
         if let Some(info) = self.fd(tid, oldfd).cloned() {
@@ -629,7 +719,9 @@ impl State {
     }
 
     fn parse_clone_exit(&mut self, tid: i64, event: &Event<'_>) {
-        let Some(res) = named_int(event, "res") else { return };
+        let Some(res) = named_int(event, "res") else {
+            return;
+        };
         if res < 0 {
             return;
         }
@@ -640,18 +732,30 @@ impl State {
         let parent_pid = named_int(event, "pid").unwrap_or(tid);
         let mut thread = ThreadInfo {
             tid: child,
-            pid: if flags & CLONE_THREAD != 0 { parent_pid } else { child },
-            ptid: if res == 0 { named_int(event, "ptid").unwrap_or(0) } else { tid },
+            pid: if flags & CLONE_THREAD != 0 {
+                parent_pid
+            } else {
+                child
+            },
+            ptid: if res == 0 {
+                named_int(event, "ptid").unwrap_or(0)
+            } else {
+                tid
+            },
             comm: named_str(event, "comm").unwrap_or_default(),
             exe: named_str(event, "exe").unwrap_or_default(),
-            args: bytes_param(event, "args").map(split_nul_list).unwrap_or_default(),
+            args: bytes_param(event, "args")
+                .map(split_nul_list)
+                .unwrap_or_default(),
             cwd: named_str(event, "cwd").unwrap_or_default(),
             uid: named_int(event, "uid").unwrap_or(0) as u32,
             gid: named_int(event, "gid").unwrap_or(0) as u32,
             fdlimit: named_int(event, "fdlimit").unwrap_or(0),
             vtid: named_int(event, "vtid").unwrap_or(child),
             vpid: named_int(event, "vpid").unwrap_or(child),
-            cgroups: bytes_param(event, "cgroups").map(split_nul_list).unwrap_or_default(),
+            cgroups: bytes_param(event, "cgroups")
+                .map(split_nul_list)
+                .unwrap_or_default(),
             ..ThreadInfo::default()
         };
         if let Some(parent) = self.threads.get(&tid).filter(|_| res != 0) {
@@ -692,7 +796,11 @@ impl State {
         if named_int(event, "res") != Some(0) {
             return;
         }
-        let thread = self.threads.entry(tid).or_insert_with(|| ThreadInfo { tid, pid: tid, ..ThreadInfo::default() });
+        let thread = self.threads.entry(tid).or_insert_with(|| ThreadInfo {
+            tid,
+            pid: tid,
+            ..ThreadInfo::default()
+        });
         if let Some(comm) = named_str(event, "comm") {
             thread.comm = comm;
         }
@@ -724,7 +832,9 @@ impl State {
             thread.exe_writable = flags & 1 != 0;
         }
         // The new image's path comes from the enter event's filename.
-        let filename = thread.last_enter_event(event.event_type() - 1).and_then(|e| named_str(&e, "filename"));
+        let filename = thread
+            .last_enter_event(event.event_type() - 1)
+            .and_then(|e| named_str(&e, "filename"));
         if let Some(filename) = filename {
             thread.exepath = filename;
         }
@@ -744,26 +854,82 @@ mod tests {
     #[test]
     fn open_close_tracks_fds_with_resolved_paths() {
         let mut state = State::new();
-        state.add_thread(ThreadInfo { tid: 7, pid: 7, cwd: "/home/u/".into(), comm: "cat".into(), ..Default::default() });
-        apply(&mut state, EventBuilder::new(1, 7, ppme::SYSCALL_OPENAT_2_E).i64(AT_FDCWD).str("a/../b.txt").u32(1).u32(0).build());
+        state.add_thread(ThreadInfo {
+            tid: 7,
+            pid: 7,
+            cwd: "/home/u/".into(),
+            comm: "cat".into(),
+            ..Default::default()
+        });
         apply(
             &mut state,
-            EventBuilder::new(2, 7, ppme::SYSCALL_OPENAT_2_X).i64(3).i64(AT_FDCWD).str("a/../b.txt").u32(1).u32(0).u32(0).build(),
+            EventBuilder::new(1, 7, ppme::SYSCALL_OPENAT_2_E)
+                .i64(AT_FDCWD)
+                .str("a/../b.txt")
+                .u32(1)
+                .u32(0)
+                .build(),
         );
-        assert_eq!(state.fd(7, 3).map(|f| f.name.as_str()), Some("/home/u/b.txt"));
+        apply(
+            &mut state,
+            EventBuilder::new(2, 7, ppme::SYSCALL_OPENAT_2_X)
+                .i64(3)
+                .i64(AT_FDCWD)
+                .str("a/../b.txt")
+                .u32(1)
+                .u32(0)
+                .u32(0)
+                .build(),
+        );
+        assert_eq!(
+            state.fd(7, 3).map(|f| f.name.as_str()),
+            Some("/home/u/b.txt")
+        );
         assert_eq!(state.fd(7, 3).map(FdInfo::tag), Some("<f>".into()));
-        apply(&mut state, EventBuilder::new(3, 7, ppme::SYSCALL_CLOSE_E).i64(3).build());
-        apply(&mut state, EventBuilder::new(4, 7, ppme::SYSCALL_CLOSE_X).i64(0).build());
+        apply(
+            &mut state,
+            EventBuilder::new(3, 7, ppme::SYSCALL_CLOSE_E)
+                .i64(3)
+                .build(),
+        );
+        apply(
+            &mut state,
+            EventBuilder::new(4, 7, ppme::SYSCALL_CLOSE_X)
+                .i64(0)
+                .build(),
+        );
         assert!(state.fd(7, 3).is_none());
     }
 
     #[test]
     fn procexit_removes_the_thread_on_the_next_event() {
         let mut state = State::new();
-        state.add_thread(ThreadInfo { tid: 9, pid: 9, comm: "sleep".into(), ..Default::default() });
-        apply(&mut state, EventBuilder::new(1, 9, ppme::PROCEXIT_1_E).i64(0).i64(0).u8(0).u8(0).build());
-        assert!(state.thread(9).is_some(), "procexit itself still shows its process");
-        apply(&mut state, EventBuilder::new(2, 1, ppme::GENERIC_E).u16(64).u16(110).build());
+        state.add_thread(ThreadInfo {
+            tid: 9,
+            pid: 9,
+            comm: "sleep".into(),
+            ..Default::default()
+        });
+        apply(
+            &mut state,
+            EventBuilder::new(1, 9, ppme::PROCEXIT_1_E)
+                .i64(0)
+                .i64(0)
+                .u8(0)
+                .u8(0)
+                .build(),
+        );
+        assert!(
+            state.thread(9).is_some(),
+            "procexit itself still shows its process"
+        );
+        apply(
+            &mut state,
+            EventBuilder::new(2, 1, ppme::GENERIC_E)
+                .u16(64)
+                .u16(110)
+                .build(),
+        );
         assert!(state.thread(9).is_none());
     }
 
