@@ -756,8 +756,10 @@ impl Field {
         let ev = cx.event;
         let tid = ev.tid() as i64;
         let thread = || cx.state.thread(tid);
-        let fd =
-            || fd_param(ev, cx.state).and_then(|fd| cx.state.fd(tid, fd).map(|info| (fd, info)));
+        let fd = || {
+            fd_param(ev, cx.state)
+                .and_then(|fd| cx.state.fd_of_event(tid, fd).map(|info| (fd, info)))
+        };
         let owned = |s: String| Some(V::Str(Cow::Owned(s)));
         let info = ev.info();
         match self.def.id {
@@ -789,6 +791,26 @@ impl Field {
                 let param = self.param(ev)?;
                 let mut s = String::new();
                 cx.renderer.param(&mut s, ev, &param);
+                // evt.arg shows the resolved form alone when there is one: `<f>/etc/hostname`, not
+                // `3(<f>/etc/hostname)`; `ENOENT`, not `-2(ENOENT)`.
+                let resolvable = matches!(
+                    param.info.ptype,
+                    ParamType::Fd
+                        | ParamType::Pid
+                        | ParamType::Errno
+                        | ParamType::Sigtype
+                        | ParamType::Uid
+                        | ParamType::Gid
+                        | ParamType::Flags8
+                        | ParamType::Flags16
+                        | ParamType::Flags32
+                        | ParamType::Fsrelpath
+                );
+                if resolvable && s.ends_with(')') {
+                    if let Some(open) = s.find('(') {
+                        s = s[open + 1..s.len() - 1].to_owned();
+                    }
+                }
                 owned(s)
             }
             K::EvtRawArg => {

@@ -239,6 +239,9 @@ pub struct State {
     pub users: UserTable,
     /// A thread that ran procexit; removed when the next event arrives.
     pending_removal: Option<i64>,
+    /// An fd the current event refers to that the table does not hold `(pid, fd, info)`: the one a close
+    /// just removed, or the file a failed open tried. sysdig shows them in the event's `fd.*` fields.
+    event_fd: Option<(i64, i64, FdInfo)>,
 }
 
 fn str_value(event: &Event<'_>, index: usize) -> Option<String> {
@@ -336,6 +339,14 @@ impl State {
         self.fds.get(&pid)?.get(&fd)
     }
 
+    /// The fd `fd` of thread `tid`, including one the current event has just closed.
+    pub fn fd_of_event(&self, tid: i64, fd: i64) -> Option<&FdInfo> {
+        self.fd(tid, fd).or_else(|| match &self.event_fd {
+            Some((pid, closed, info)) if *closed == fd && *pid == self.pid_of(tid) => Some(info),
+            _ => None,
+        })
+    }
+
     /// Adds or replaces a thread, e.g. from a capture's process list.
     pub fn add_thread(&mut self, thread: ThreadInfo) {
         self.threads.insert(thread.tid, thread);
@@ -352,8 +363,8 @@ impl State {
 
     fn remove_fd(&mut self, tid: i64, fd: i64) {
         let pid = self.pid_of(tid);
-        if let Some(table) = self.fds.get_mut(&pid) {
-            table.remove(&fd);
+        if let Some(info) = self.fds.get_mut(&pid).and_then(|table| table.remove(&fd)) {
+            self.event_fd = Some((pid, fd, info));
         }
     }
 
@@ -384,6 +395,7 @@ impl State {
         if let Some(tid) = self.pending_removal.take() {
             self.remove_thread(tid);
         }
+        self.event_fd = None;
         let tid = event.tid() as i64;
         if event.direction() == Direction::Enter {
             if let Some(thread) = self.threads.get_mut(&tid) {
@@ -525,7 +537,7 @@ impl State {
     }
 
     fn parse_open_exit(&mut self, tid: i64, event: &Event<'_>) {
-        let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else {
+        let Some(fd) = named_int(event, "fd") else {
             return;
         };
         let name = named_str(event, "name").unwrap_or_default();
@@ -542,7 +554,11 @@ impl State {
         };
         let mut info = FdInfo::new(kind, path);
         info.flags = flags;
-        self.insert_fd(tid, fd, info);
+        if fd < 0 {
+            self.event_fd = Some((self.pid_of(tid), fd, info));
+        } else {
+            self.insert_fd(tid, fd, info);
+        }
     }
 
     fn parse_socket_exit(&mut self, tid: i64, event: &Event<'_>) {
