@@ -25,6 +25,51 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Make a big capture for benchmarks: the input's lists once, then its events COPIES times, each copy
+    /// shifted in time after the previous one.
+    BigCapture {
+        input: PathBuf,
+        output: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        copies: u32,
+    },
+}
+
+fn big_capture(input: &Path, output: &Path, copies: u32) -> Result<()> {
+    use scap::savefile::{Block, Reader, Writer};
+    let mut reader = Reader::open(input).with_context(|| format!("reading {}", input.display()))?;
+    let mut events: Vec<(u16, Option<u32>, Vec<u8>)> = Vec::new();
+    let mut writer =
+        Writer::create(output, false).with_context(|| format!("creating {}", output.display()))?;
+    while let Some(block) = reader.next_block()? {
+        match block {
+            Block::Event { cpu, flags, event } => {
+                events.push((cpu, flags, event.as_bytes().to_vec()))
+            }
+            meta @ Block::Meta { .. } => writer.write_block(&meta)?,
+        }
+    }
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        anyhow::bail!("{} has no events", input.display());
+    };
+    let ts = |raw: &[u8]| u64::from_le_bytes(raw[..8].try_into().unwrap_or([0; 8]));
+    let span = ts(&last.2) - ts(&first.2) + 1;
+    for copy in 0..u64::from(copies) {
+        for (cpu, flags, raw) in &events {
+            let mut raw = raw.clone();
+            let shifted = ts(&raw) + copy * span;
+            raw[..8].copy_from_slice(&shifted.to_le_bytes());
+            let event = scap::event::Event::parse(&raw)?;
+            writer.write_event(*cpu, *flags, &event)?;
+        }
+    }
+    writer.finish()?;
+    eprintln!(
+        "wrote {} events to {}",
+        events.len() as u64 * u64::from(copies),
+        output.display()
+    );
+    Ok(())
 }
 
 fn repo_root() -> PathBuf {
@@ -62,6 +107,14 @@ fn main() -> Result<ExitCode> {
                 eprintln!("run `cargo xtask codegen` and commit the result");
                 return Ok(ExitCode::FAILURE);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BigCapture {
+            input,
+            output,
+            copies,
+        } => {
+            big_capture(&input, &output, copies)?;
             Ok(ExitCode::SUCCESS)
         }
     }

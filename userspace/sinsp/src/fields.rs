@@ -565,8 +565,14 @@ impl FieldValue<'_> {
     /// Appends the value as text output prints it.
     pub fn push_to(&self, out: &mut String) {
         let _ = match self {
-            FieldValue::Unsigned(v) => write!(out, "{v}"),
-            FieldValue::Signed(v) => write!(out, "{v}"),
+            FieldValue::Unsigned(v) => {
+                crate::render::push_int(out, *v);
+                Ok(())
+            }
+            FieldValue::Signed(v) => {
+                crate::render::push_int(out, *v);
+                Ok(())
+            }
             FieldValue::Str(s) => {
                 out.push_str(s);
                 Ok(())
@@ -675,15 +681,42 @@ pub struct EventContext<'e, 's> {
     pub cpu: u16,
 }
 
+thread_local! {
+    /// The local-time text of the last second formatted: consecutive events mostly share their second,
+    /// and converting to local time is the costly part.
+    static LAST_SECOND: std::cell::RefCell<(i64, bool, String)> = const { std::cell::RefCell::new((-1, false, String::new())) };
+}
+
 /// Formats a timestamp in local time: `HH:MM:SS.nnnnnnnnn`, or with the date when `with_date`.
 pub fn format_time(out: &mut String, ts: u64, with_date: bool) {
-    let secs = (ts / 1_000_000_000) as libc::time_t;
+    let secs = (ts / 1_000_000_000) as i64;
     let nanos = ts % 1_000_000_000;
+    LAST_SECOND.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != secs || cache.1 != with_date {
+            let mut text = String::with_capacity(24);
+            format_second(&mut text, secs, with_date);
+            *cache = (secs, with_date, text);
+        }
+        out.push_str(&cache.2);
+    });
+    out.push('.');
+    let mut digits = [b'0'; 9];
+    let mut n = nanos;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.push_str(std::str::from_utf8(&digits).unwrap_or("000000000"));
+}
+
+fn format_second(out: &mut String, secs: i64, with_date: bool) {
+    let secs = secs as libc::time_t;
     // SAFETY: localtime_r only writes the tm we pass it.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
     if !ok {
-        let _ = write!(out, "{ts}");
+        let _ = write!(out, "{secs}");
         return;
     }
     if with_date {
@@ -695,11 +728,7 @@ pub fn format_time(out: &mut String, ts: u64, with_date: bool) {
             tm.tm_mday
         );
     }
-    let _ = write!(
-        out,
-        "{:02}:{:02}:{:02}.{nanos:09}",
-        tm.tm_hour, tm.tm_min, tm.tm_sec
-    );
+    let _ = write!(out, "{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 fn fd_param(event: &Event<'_>, state: &State) -> Option<i64> {
@@ -749,6 +778,31 @@ fn cmdline(name: &str, args: &[String]) -> String {
 }
 
 impl Field {
+    /// Appends the field as text output shows it, without building an intermediate value for the
+    /// fields of the default line; false when the field has no value for this event.
+    pub fn write_text(&self, out: &mut String, cx: &EventContext<'_, '_>) -> bool {
+        use FieldKind as K;
+        let ev = cx.event;
+        match self.def.id {
+            K::EvtNum => crate::render::push_int(out, cx.num),
+            K::EvtCpu => crate::render::push_int(out, cx.cpu),
+            K::ThreadTid => crate::render::push_int(out, ev.tid() as i64),
+            K::EvtDir => out.push_str(ev.direction().symbol()),
+            K::EvtType => out.push_str(event_type_name(ev)),
+            K::EvtTime | K::EvtOutputTime => format_time(out, ev.ts(), false),
+            K::EvtInfo | K::EvtArgs => cx.renderer.info(out, ev),
+            K::ProcName => match cx.state.thread(ev.tid() as i64) {
+                Some(t) => out.push_str(&t.comm),
+                None => return false,
+            },
+            _ => match self.extract(cx) {
+                Some(v) => v.push_to(out),
+                None => return false,
+            },
+        }
+        true
+    }
+
     /// The field's value for this event; `None` when it does not apply (shown as `<NA>`).
     pub fn extract<'e>(&self, cx: &EventContext<'e, '_>) -> Option<FieldValue<'e>> {
         use FieldKind as K;

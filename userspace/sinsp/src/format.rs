@@ -118,14 +118,16 @@ impl Format {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field(f) => match f.extract(cx) {
-                    Some(v) => v.push_to(out),
-                    None if self.print_partial => out.push_str("<NA>"),
-                    None => {
-                        out.truncate(mark);
-                        return false;
+                Piece::Field(f) => {
+                    if !f.write_text(out, cx) {
+                        if self.print_partial {
+                            out.push_str("<NA>");
+                        } else {
+                            out.truncate(mark);
+                            return false;
+                        }
                     }
-                },
+                }
             }
         }
         true

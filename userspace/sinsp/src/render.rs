@@ -76,7 +76,16 @@ fn push_str_param(out: &mut String, raw: &[u8]) {
     }
 }
 
+/// Appends a decimal integer without going through `core::fmt` (this runs for most parameters).
+pub fn push_int(out: &mut String, v: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
 fn push_unsigned(out: &mut String, v: u64, format: PrintFormat) {
+    if !matches!(format, PrintFormat::Hex | PrintFormat::Oct) {
+        push_int(out, v);
+        return;
+    }
     let _ = match format {
         PrintFormat::Hex => write!(out, "{v:X}"),
         PrintFormat::Oct => {
@@ -91,6 +100,10 @@ fn push_unsigned(out: &mut String, v: u64, format: PrintFormat) {
 }
 
 fn push_signed(out: &mut String, v: i64, format: PrintFormat) {
+    if !matches!(format, PrintFormat::Hex | PrintFormat::Oct) {
+        push_int(out, v);
+        return;
+    }
     let _ = match format {
         PrintFormat::Hex => write!(out, "{v:X}"),
         PrintFormat::Oct => {
@@ -139,13 +152,15 @@ impl Renderer<'_> {
             }
             (ParamType::Fd, Value::Int(fd)) => self.push_fd(out, tid, fd),
             (ParamType::Pid, Value::Int(pid)) => {
-                let _ = write!(out, "{pid}");
+                push_int(out, pid);
                 if let Some(thread) = self.state.thread(pid) {
-                    let _ = write!(out, "({})", thread.comm);
+                    out.push('(');
+                    out.push_str(&thread.comm);
+                    out.push(')');
                 }
             }
             (ParamType::Errno, Value::Int(v)) => {
-                let _ = write!(out, "{v}");
+                push_int(out, v);
                 if v < 0 {
                     if let Some(name) = schema::errno_name(v.unsigned_abs()) {
                         let _ = write!(out, "({name})");
@@ -258,7 +273,7 @@ impl Renderer<'_> {
     }
 
     fn push_fd(&self, out: &mut String, tid: i64, fd: i64) {
-        let _ = write!(out, "{fd}");
+        push_int(out, fd);
         if fd == AT_FDCWD {
             out.push_str("(AT_FDCWD)");
         } else if fd < 0 {

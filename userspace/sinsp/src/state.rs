@@ -5,7 +5,7 @@
 //! parameters at hand), and a thread that exits is removed only when the next event arrives, so the
 //! procexit event itself still shows its process.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 
 use scap::event::{Event, SockAddr, SockTuple, Value};

@@ -4,11 +4,16 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn reference() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures/debian-6.1.0-47-workload.scap")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/captures/debian-6.1.0-47-workload.scap")
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program).args(args).env("TZ", "UTC").output().unwrap_or_else(|e| panic!("{program} runs: {e}"))
+    Command::new(program)
+        .args(args)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"))
 }
 
 fn sinsp(args: &[&str]) -> Output {
@@ -40,12 +45,24 @@ fn written_files_read_the_same_in_sysdig() {
         }
         args.extend(filter);
         let w = sinsp(&args);
-        assert!(w.status.success(), "sinsp -w failed: {}", String::from_utf8_lossy(&w.stderr));
+        assert!(
+            w.status.success(),
+            "sinsp -w failed: {}",
+            String::from_utf8_lossy(&w.stderr)
+        );
         assert!(w.stdout.is_empty(), "-w without -p prints nothing");
         let ours = sinsp(&["-r", path(&out)]);
         let theirs = run("sysdig", &["-r", path(&out)]);
-        assert!(theirs.status.success(), "sysdig cannot read {name}: {}", String::from_utf8_lossy(&theirs.stderr));
-        assert_eq!(text(&ours), text(&theirs), "{name}: sinsp and sysdig disagree on the file sinsp wrote");
+        assert!(
+            theirs.status.success(),
+            "sysdig cannot read {name}: {}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        assert_eq!(
+            text(&ours),
+            text(&theirs),
+            "{name}: sinsp and sysdig disagree on the file sinsp wrote"
+        );
         let lines = text(&ours).lines().count();
         match filter {
             None => assert_eq!(lines, 10936),
@@ -65,10 +82,19 @@ fn truncated_file_prints_the_events_before_the_damage_then_fails() {
     assert_eq!(o.status.code(), Some(1));
     let printed = text(&o).lines().count();
     let full = text(&sinsp(&["-r", path(&reference())]));
-    assert!(printed > 4000, "events before the damage are printed ({printed})");
-    assert!(full.starts_with(&text(&o)), "what is printed is exactly the start of the full output");
+    assert!(
+        printed > 4000,
+        "events before the damage are printed ({printed})"
+    );
+    assert!(
+        full.starts_with(&text(&o)),
+        "what is printed is exactly the start of the full output"
+    );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cut.scap") && err.contains("truncated block at offset"), "{err}");
+    assert!(
+        err.contains("cut.scap") && err.contains("truncated block at offset"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,7 +121,10 @@ fn corrupted_block_length_is_reported_with_its_offset() {
     let o = sinsp(&["-r", path(&bad)]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("at offset {off}")), "the error names offset {off}: {err}");
+    assert!(
+        err.contains(&format!("at offset {off}")),
+        "the error names offset {off}: {err}"
+    );
     // Events before the damaged block (999 of them, plus hidden internal ones) were processed.
     assert!(text(&o).lines().count() > 800);
 }
@@ -127,7 +156,14 @@ fn lists_fields() {
     let o = sinsp(&["-l"]);
     assert!(o.status.success());
     let t = text(&o);
-    for field in ["evt.type", "proc.name", "fd.name", "thread.tid", "user.name", "proc.aname[...]"] {
+    for field in [
+        "evt.type",
+        "proc.name",
+        "fd.name",
+        "thread.tid",
+        "user.name",
+        "proc.aname[...]",
+    ] {
         assert!(t.contains(field), "{field} missing from -l");
     }
 }
