@@ -46,9 +46,25 @@ pub enum Meta {
     },
 }
 
+/// The bytes of a capture: mapped for plain files, decompressed into memory for gzip.
+enum Data {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Owned(v) => v,
+            Data::Mapped(m) => m,
+        }
+    }
+}
+
 /// Reads the blocks of a capture in order.
 pub struct Reader {
-    data: Vec<u8>,
+    data: Data,
     pos: usize,
     /// Damage in the gzip stream found while decompressing: reported after the intact part is read.
     pending: Option<SavefileError>,
@@ -121,8 +137,18 @@ fn lossy(b: &[u8]) -> String {
 impl Reader {
     /// Opens a capture file; gzip-compressed files are recognized by their magic.
     pub fn open(path: &Path) -> Result<Reader, SavefileError> {
-        let raw = std::fs::read(path)?;
-        Reader::from_bytes(raw)
+        let file = std::fs::File::open(path)?;
+        let mut magic = [0u8; 2];
+        let is_gzip = (&file).read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        let is_regular = file.metadata()?.is_file();
+        if is_gzip || !is_regular {
+            let raw = std::fs::read(path)?;
+            return Reader::from_bytes(raw);
+        }
+        // SAFETY: the map is read-only; a capture truncated by someone else while we read it would be
+        // the caller's race, as with any reader of a file being rewritten.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Reader::from_data(Data::Mapped(map), None)
     }
 
     /// Reads a capture held in memory (plain or gzip).
@@ -146,6 +172,10 @@ impl Reader {
         } else {
             (raw, None)
         };
+        Reader::from_data(Data::Owned(data), pending)
+    }
+
+    fn from_data(data: Data, pending: Option<SavefileError>) -> Result<Reader, SavefileError> {
         if data.len() >= 4 {
             let first = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
             if first != block_type::SECTION_HEADER {
