@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use scap::savefile::{Block, FdDetail, Meta, Reader, SavefileError, Writer};
 
 fn reference() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures/debian-6.1.0-47-workload.scap")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/captures/debian-6.1.0-47-workload.scap")
 }
 
 #[derive(Default, Debug, PartialEq)]
@@ -35,7 +36,8 @@ fn census(mut reader: Reader) -> Result<Census, SavefileError> {
                 c.flagged += usize::from(flags.is_some());
                 for i in 0..event.nparams() as usize {
                     if let Some(p) = event.param(i) {
-                        p.value().expect("every parameter of the reference capture decodes");
+                        p.value()
+                            .expect("every parameter of the reference capture decodes");
                     }
                 }
             }
@@ -65,10 +67,20 @@ fn reads_every_block_of_the_reference_capture() {
     assert_eq!(c.flagged, 0);
     assert_eq!(
         c.procs,
-        vec![(1, "init".into()), (86, "init".into()), (87, "sysdig".into()), (88, "sleep".into()), (90, "timeout".into())]
+        vec![
+            (1, "init".into()),
+            (86, "init".into()),
+            (87, "sysdig".into()),
+            (88, "sleep".into()),
+            (90, "timeout".into())
+        ]
     );
     assert_eq!(c.fd_lists, 5);
-    assert!(c.files.iter().any(|f| f == "/dev/scap0"), "sysdig's own device is in its fd list: {:?}", c.files);
+    assert!(
+        c.files.iter().any(|f| f == "/dev/scap0"),
+        "sysdig's own device is in its fd list: {:?}",
+        c.files
+    );
     assert!(c.files.iter().any(|f| f == "/out/capture1.scap"));
     assert_eq!(c.users, vec!["root".to_owned()]);
     assert_eq!(c.machine, Some((1, "(none)".to_owned())));
@@ -81,7 +93,8 @@ fn gzip_reads_the_same_and_our_writer_round_trips() {
     let raw = std::fs::read(reference()).expect("reference");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&raw).expect("compress");
-    let zipped = census(Reader::from_bytes(gz.finish().expect("gzip")).expect("opens gzip")).expect("reads gzip");
+    let zipped = census(Reader::from_bytes(gz.finish().expect("gzip")).expect("opens gzip"))
+        .expect("reads gzip");
     assert_eq!(plain, zipped);
 
     // Everything read, everything written back: the same content, byte for byte after the header.
@@ -113,9 +126,14 @@ fn truncation_yields_the_good_blocks_then_an_error_with_an_offset() {
         }
     };
     assert!(events > 5000, "{events}");
-    let SavefileError::Truncated { offset, need, have } = err else { panic!("expected Truncated, got {err}") };
+    let SavefileError::Truncated { offset, need, have } = err else {
+        panic!("expected Truncated, got {err}")
+    };
     assert!(offset < 600_001 && have < need, "{offset} {need} {have}");
-    assert!(reader.next_block().expect("after an error the reader stays ended").is_none());
+    assert!(reader
+        .next_block()
+        .expect("after an error the reader stays ended")
+        .is_none());
 
     // A truncated gzip stream: the decompressed prefix is read, then the damage is reported.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -132,7 +150,13 @@ fn truncation_yields_the_good_blocks_then_an_error_with_an_offset() {
         }
     };
     assert!(events > 1000, "{events}");
-    assert!(matches!(err, SavefileError::Truncated { .. } | SavefileError::Gzip { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            SavefileError::Truncated { .. } | SavefileError::Gzip { .. }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -142,9 +166,17 @@ fn a_bad_trailer_and_a_foreign_file_are_named_errors() {
     let mi_len = u32::from_le_bytes(raw[32..36].try_into().expect("len")) as usize;
     raw[28 + mi_len - 1] ^= 0xff;
     let mut reader = Reader::from_bytes(raw).expect("header is intact");
-    assert!(matches!(reader.next_block(), Ok(Some(Block::Meta { meta: Meta::SectionHeader { major: 1, minor: 2 }, .. }))));
+    assert!(matches!(
+        reader.next_block(),
+        Ok(Some(Block::Meta {
+            meta: Meta::SectionHeader { major: 1, minor: 2 },
+            ..
+        }))
+    ));
     match reader.next_block() {
-        Err(SavefileError::Corrupt { offset: 28, reason }) => assert!(reason.contains("trailer"), "{reason}"),
+        Err(SavefileError::Corrupt { offset: 28, reason }) => {
+            assert!(reason.contains("trailer"), "{reason}")
+        }
         other => panic!("expected a corrupt block at 28, got {other:?}"),
     }
     match Reader::from_bytes(b"\x7fELF and the rest".to_vec()) {

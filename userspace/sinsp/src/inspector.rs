@@ -1,7 +1,7 @@
 //! The inspector: numbers events, keeps the state current, filters, and formats, in sysdig's order.
 
-use scap::event::Event;
-use scap::schema::category;
+use scap::event::{Event, Value};
+use scap::schema::{category, ppme};
 
 use crate::fields::EventContext;
 use crate::filter_fields::EventFilter;
@@ -27,6 +27,15 @@ pub enum Verdict {
     Filtered,
     /// Internal events (e.g. procinfo) are never shown, as in sysdig.
     Hidden,
+}
+
+/// A generic event whose syscall code is outside the table: sysdig does not show it.
+fn is_unknown_syscall(event: &Event<'_>) -> bool {
+    let ty = event.event_type();
+    if ty != ppme::GENERIC_E && ty != ppme::GENERIC_X {
+        return false;
+    }
+    matches!(event.param(0).map(|p| p.value()), Some(Ok(Value::UInt(id))) if scap::schema::syscall_name(id).is_none())
 }
 
 pub struct Inspector {
@@ -60,6 +69,7 @@ impl Inspector {
         if event
             .info()
             .is_some_and(|i| i.category & category::INTERNAL != 0)
+            || is_unknown_syscall(event)
         {
             return Verdict::Hidden;
         }

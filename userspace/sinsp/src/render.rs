@@ -117,6 +117,30 @@ fn push_signed(out: &mut String, v: i64, format: PrintFormat) {
     };
 }
 
+/// C's `%g`: six significant digits, exponent form for very small or large magnitudes.
+pub fn format_g(x: f64) -> String {
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    let exp = x.abs().log10().floor() as i32;
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s
+        }
+    };
+    if !(-4..6).contains(&exp) {
+        let mantissa = x / 10f64.powi(exp);
+        let m = trim(format!("{mantissa:.5}"));
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (5 - exp).max(0) as usize;
+        trim(format!("{x:.decimals$}"))
+    }
+}
+
 /// The context a parameter is rendered in: the state (for fd and pid names) and the event's thread.
 pub struct Renderer<'s> {
     pub state: &'s State,
@@ -173,16 +197,46 @@ impl Renderer<'_> {
                     let _ = write!(out, "({name})");
                 }
             }
-            (ParamType::Uid, Value::UInt(v)) => {
-                let _ = write!(out, "{v}");
-                if let Some(name) = self.state.users.users.get(&(v as u32)) {
-                    let _ = write!(out, "({name})");
+            (ParamType::Uid | ParamType::Gid, Value::UInt(v)) => {
+                // Printed signed, with the name from the capture's user list: `0(root)`,
+                // `1000(<NA>)` when unknown, `-1(<NONE>)` for "no id".
+                push_int(out, v as u32 as i32);
+                let names = if info.ptype == ParamType::Uid {
+                    &self.state.users.users
+                } else {
+                    &self.state.users.groups
+                };
+                match names.get(&(v as u32)) {
+                    _ if v as u32 == u32::MAX => out.push_str("(<NONE>)"),
+                    Some(name) => {
+                        out.push('(');
+                        out.push_str(name);
+                        out.push(')');
+                    }
+                    None => out.push_str("(<NA>)"),
                 }
             }
-            (ParamType::Gid, Value::UInt(v)) => {
-                let _ = write!(out, "{v}");
-                if let Some(name) = self.state.users.groups.get(&(v as u32)) {
-                    let _ = write!(out, "({name})");
+            (ParamType::Reltime, Value::UInt(v)) => {
+                if v == u64::MAX {
+                    out.push_str("none");
+                } else {
+                    push_int(out, v);
+                    let _ = write!(out, "({}s)", format_g(v as f64 / 1e9));
+                }
+            }
+            (ParamType::Sigset, Value::UInt(v)) => {
+                // The names of the signals in the set, bit n being signal n + 1.
+                let mut first = true;
+                for bit in 0..32 {
+                    if v & (1 << bit) != 0 {
+                        if let Some(name) = schema::signal_name(bit + 1) {
+                            if !first {
+                                out.push(' ');
+                            }
+                            out.push_str(name);
+                            first = false;
+                        }
+                    }
                 }
             }
             (
@@ -209,30 +263,47 @@ impl Renderer<'_> {
             (ParamType::Syscallid, Value::UInt(v)) => {
                 out.push_str(schema::syscall_name(v).unwrap_or("<unknown>"));
             }
-            (ParamType::Fsrelpath, Value::Str(s)) => {
+            (ParamType::Fspath | ParamType::Fsrelpath, Value::Str(s)) => {
+                // A relative path is followed by what it resolves to, against the working directory
+                // or the directory fd named by the schema.
                 push_str_param(out, s);
                 if !s.starts_with(b"/") {
-                    if let ParamAux::DirFd(index) = info.aux {
-                        let dirfd = event.param(usize::from(index)).and_then(|p| p.value().ok());
-                        if let Some(Value::Int(dirfd)) = dirfd {
-                            let base = if dirfd == AT_FDCWD {
-                                self.state.thread(tid).map(|t| t.cwd.clone())
-                            } else {
-                                self.state.fd(tid, dirfd).map(|f| f.name.clone())
-                            };
-                            if let Some(base) = base {
-                                let resolved =
-                                    crate::state::resolve_path(&base, &String::from_utf8_lossy(s));
-                                let _ = write!(out, "({resolved})");
+                    let base = match info.aux {
+                        ParamAux::DirFd(index) => {
+                            match event.param(usize::from(index)).and_then(|p| p.value().ok()) {
+                                Some(Value::Int(dirfd)) => self.state.dirfd_path(tid, dirfd),
+                                _ => String::new(),
                             }
                         }
-                    }
+                        _ => self.state.cwd(tid),
+                    };
+                    let resolved = crate::state::resolve_path(&base, &String::from_utf8_lossy(s));
+                    out.push('(');
+                    out.push_str(&resolved);
+                    out.push(')');
                 }
             }
             (_, Value::Str(s)) => push_str_param(out, s),
             (_, Value::Bytes(b)) => push_buffer(out, b, self.options.print_len),
-            (_, Value::Int(v)) => push_signed(out, v, info.format),
-            (_, Value::UInt(v)) => push_unsigned(out, v, info.format),
+            (_, Value::Int(v)) => match (info.format, info.ptype) {
+                // Hex shows the value's own width: an INT32 of -1 is FFFFFFFF.
+                (PrintFormat::Hex, ParamType::Int8) => {
+                    push_unsigned(out, u64::from(v as u8), info.format)
+                }
+                (PrintFormat::Hex, ParamType::Int16) => {
+                    push_unsigned(out, u64::from(v as u16), info.format)
+                }
+                (PrintFormat::Hex, ParamType::Int32) => {
+                    push_unsigned(out, u64::from(v as u32), info.format)
+                }
+                _ => push_signed(out, v, info.format),
+            },
+            (_, Value::UInt(v)) => match (info.format, info.ptype) {
+                // sysdig prints 32- and 64-bit unsigned decimals through signed conversions.
+                (PrintFormat::Dec, ParamType::Uint32) => push_int(out, v as u32 as i32),
+                (PrintFormat::Dec, ParamType::Uint64) => push_int(out, v as i64),
+                _ => push_unsigned(out, v, info.format),
+            },
             (_, Value::Bool(b)) => out.push_str(if b { "true" } else { "false" }),
             (_, Value::Double(d)) => {
                 let _ = write!(out, "{d:.2}");
@@ -240,21 +311,19 @@ impl Renderer<'_> {
             (_, Value::SockAddr(addr)) => push_sockaddr(out, addr),
             (_, Value::SockTuple(tuple)) => push_socktuple(out, tuple),
             (_, Value::FdList(list)) => {
+                // `fd:<type letter><flags>` for each entry, `?` for an fd the state does not know.
                 for (i, (fd, flags)) in list.iter().enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }
-                    let _ = write!(out, "{fd}:");
-                    if let Some(f) = self.state.fd(tid, fd as i64) {
-                        out.push_str(&f.tag());
-                        out.push_str(&f.name);
-                    }
-                    let _ = write!(out, "{flags}");
-                    if let Some(table) = schema::flag_table("poll_flags") {
-                        out.push('(');
-                        flag_names(out, table, u32::from(flags));
-                        out.push(')');
-                    }
+                    push_int(out, fd as i64);
+                    out.push(':');
+                    out.push(
+                        self.state
+                            .fd(tid, fd as i64)
+                            .map_or('?', |f| f.kind.letter()),
+                    );
+                    push_int(out, flags);
                 }
             }
             (_, Value::Ipv4(ip)) => {

@@ -285,8 +285,10 @@ fn bytes_param<'a>(event: &Event<'a>, name: &str) -> Option<&'a [u8]> {
     event.param_raw(index)
 }
 
-/// Joins a path relative to `base` and normalizes `.`/`..` the way sinsp does for fd names.
+/// Joins a path relative to `base` and normalizes `.`/`..` the way sinsp does for fd names. With no
+/// base (an unknown directory fd), a relative path stays relative.
 pub fn resolve_path(base: &str, path: &str) -> String {
+    let absolute = path.starts_with('/') || base.starts_with('/');
     let joined = if path.starts_with('/') || base.is_empty() {
         path.to_owned()
     } else {
@@ -301,6 +303,9 @@ pub fn resolve_path(base: &str, path: &str) -> String {
             }
             p => parts.push(p),
         }
+    }
+    if !absolute {
+        return parts.join("/");
     }
     let mut out = String::with_capacity(joined.len());
     for p in &parts {
@@ -373,7 +378,7 @@ impl State {
         self.add_fd(pid, fd, info);
     }
 
-    fn cwd(&self, tid: i64) -> String {
+    pub fn cwd(&self, tid: i64) -> String {
         self.threads
             .get(&tid)
             .map(|t| t.cwd.trim_end_matches('/').to_owned())
@@ -381,7 +386,7 @@ impl State {
     }
 
     /// The directory a `*at` call resolves relative paths against.
-    fn dirfd_path(&self, tid: i64, dirfd: i64) -> String {
+    pub fn dirfd_path(&self, tid: i64, dirfd: i64) -> String {
         if dirfd == AT_FDCWD {
             return self.cwd(tid);
         }
