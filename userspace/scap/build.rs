@@ -248,6 +248,12 @@ fn main() {
     }
     let _ = writeln!(out, "];\n");
 
+    let _ = writeln!(out, "/// `EC_*` category of each `PPM_SC_*` code, for generic events.\npub static SYSCALL_CATEGORIES: [u32; {}] = [", schema.syscall_codes.len());
+    for code in &schema.syscall_codes {
+        let _ = writeln!(out, "    {},", lookup(&schema.categories, &code.category));
+    }
+    let _ = writeln!(out, "];\n");
+
     for (static_name, values, doc) in [
         (
             "ERRNO_NAMES",

@@ -9,7 +9,7 @@ use scap::event::{Event, Param, Value as EventValue};
 use scap::schema::{self, event_flags, ParamType};
 
 use crate::render::Renderer;
-use crate::state::{FdInfo, State, ThreadInfo};
+use crate::state::{FdInfo, FdKind, State, ThreadInfo};
 
 /// What kind of value a field yields, which decides how filter literals are parsed and how JSON prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -736,18 +736,22 @@ fn fd_param(event: &Event<'_>, state: &State) -> Option<i64> {
     if !info.has_flag(event_flags::USES_FD | event_flags::CREATES_FD | event_flags::DESTROYS_FD) {
         return None;
     }
-    // The fd is the enter event's `fd` parameter, or the exit's `fd`/`res` when the exit creates it.
-    if let Some(Ok(EventValue::Int(fd))) = event.param_by_name("fd").map(|p| p.value()) {
-        return Some(fd);
+    // As libsinsp: an enter event names its fd; an exit that creates one returns it; any other exit
+    // refers to the fd of its enter event (and to none when the enter event has no fd).
+    let exit_creates =
+        event.direction() == schema::Direction::Exit && info.has_flag(event_flags::CREATES_FD);
+    if event.direction() == schema::Direction::Enter || exit_creates {
+        return match event.param_by_name("fd").map(|p| p.value()) {
+            Some(Ok(EventValue::Int(fd))) => Some(fd),
+            _ => None,
+        };
     }
-    if event.direction() == schema::Direction::Exit {
-        let thread = state.thread(event.tid() as i64)?;
-        let enter = thread.last_enter_event(event.event_type() - 1)?;
-        if let Some(Ok(EventValue::Int(fd))) = enter.param_by_name("fd").map(|p| p.value()) {
-            return Some(fd);
-        }
+    let thread = state.thread(event.tid() as i64)?;
+    let enter = thread.last_enter_event(event.event_type() - 1)?;
+    match enter.param_by_name("fd").map(|p| p.value()) {
+        Some(Ok(EventValue::Int(fd))) => Some(fd),
+        _ => None,
     }
-    None
 }
 
 fn io_buffer<'e>(event: &Event<'e>) -> Option<&'e [u8]> {
@@ -833,7 +837,27 @@ impl Field {
                 i.category & 0xff00 == 0 && i.category != schema::category::SCHEDULER
             }))),
             K::EvtCategory => {
-                let category = info.map_or(0, |i| i.category);
+                let mut category = info.map_or(0, |i| i.category);
+                let ty = ev.event_type();
+                if ty == schema::ppme::GENERIC_E || ty == schema::ppme::GENERIC_X {
+                    // A generic event belongs to its syscall's category.
+                    if let Some(Ok(EventValue::UInt(id))) = ev.param(0).map(|p| p.value()) {
+                        category = usize::try_from(id)
+                            .ok()
+                            .and_then(|i| schema::SYSCALL_CATEGORIES.get(i).copied())
+                            .unwrap_or(category);
+                    }
+                }
+                if category & schema::category::IO_BASE != 0 {
+                    // I/O is reported by what it reads or writes: a file, the network, an IPC channel.
+                    let by_fd = fd().map(|(_, f)| match f.kind {
+                        FdKind::File | FdKind::Directory => "file",
+                        k if k.is_socket() => "net",
+                        FdKind::Pipe | FdKind::Event | FdKind::Signalfd => "ipc",
+                        _ => "unknown",
+                    });
+                    return Some(V::Str(Cow::Borrowed(by_fd.unwrap_or("unknown"))));
+                }
                 Some(V::Str(Cow::Borrowed(category_display(category))))
             }
             K::EvtInfo | K::EvtArgs => {
@@ -881,15 +905,18 @@ impl Field {
                 }
             }
             K::EvtRes | K::EvtRawRes | K::EvtFailed => {
-                if ev.direction() != schema::Direction::Exit {
-                    return None;
-                }
-                let first = ev.param(0)?;
-                if !matches!(first.info.name, "res" | "fd") {
-                    return None;
-                }
-                let EventValue::Int(res) = first.value().ok()? else {
-                    return None;
+                let res = ev
+                    .param(0)
+                    .filter(|p| {
+                        ev.direction() == schema::Direction::Exit
+                            && matches!(p.info.name, "res" | "fd")
+                    })
+                    .and_then(|p| p.value().ok());
+                let res = match res {
+                    Some(EventValue::Int(res)) => res,
+                    Some(EventValue::UInt(res)) => res as i64,
+                    // An event without a result has not failed.
+                    _ => return (self.def.id == K::EvtFailed).then_some(V::Bool(false)),
                 };
                 match self.def.id {
                     K::EvtRawRes => Some(V::Signed(res)),
@@ -967,15 +994,20 @@ impl Field {
             K::ThreadVtid => thread().map(|t| V::Signed(t.vtid)),
             K::ThreadIsMain => thread().map(|t| V::Bool(t.is_main_thread())),
             K::FdNum => fd_param(ev, cx.state).map(V::Signed),
-            K::FdType => fd().map(|(_, f)| V::Str(Cow::Borrowed(f.kind.type_name()))),
-            K::FdTypeChar => fd().and_then(|(_, f)| owned(f.kind.letter().to_string())),
+            // An fd known only by name (a failed open) has no type, as in sysdig.
+            K::FdType => fd()
+                .filter(|(_, f)| f.kind != FdKind::Unknown)
+                .map(|(_, f)| V::Str(Cow::Borrowed(f.kind.type_name()))),
+            K::FdTypeChar => fd()
+                .filter(|(_, f)| f.kind != FdKind::Unknown)
+                .and_then(|(_, f)| owned(f.kind.letter().to_string())),
             K::FdName => fd().and_then(|(_, f)| owned(f.name.clone())),
             K::FdDirectory | K::FdFilename => {
                 let (_, f) = fd()?;
-                if !matches!(
-                    f.kind,
-                    crate::state::FdKind::File | crate::state::FdKind::Directory
-                ) {
+                let name_only = f.kind == FdKind::Unknown;
+                if !matches!(f.kind, FdKind::File | FdKind::Directory)
+                    && !(name_only && self.def.id == K::FdDirectory)
+                {
                     return None;
                 }
                 let (dir, file) = match f.name.rfind('/') {
@@ -1001,19 +1033,21 @@ impl Field {
                 endpoint_field(self.def.id, f)
             }
             K::FdL4Proto => fd()
-                .filter(|(_, f)| f.kind.is_socket())
+                .filter(|(_, f)| f.kind.is_socket() && f.l4 != crate::state::L4Proto::Unknown)
                 .map(|(_, f)| V::Str(Cow::Borrowed(f.l4.name()))),
             K::FdSockFamily => fd().and_then(|(_, f)| match f.kind {
                 crate::state::FdKind::UnixSocket => Some(V::Str(Cow::Borrowed("unix"))),
                 k if k.is_socket() => Some(V::Str(Cow::Borrowed("ip"))),
                 _ => None,
             }),
-            K::FdIsServer => fd().map(|(_, f)| {
-                V::Bool(matches!(
-                    f.kind,
-                    crate::state::FdKind::Ipv4Server | crate::state::FdKind::Ipv6Server
-                ))
-            }),
+            K::FdIsServer => fd()
+                .filter(|(_, f)| f.kind != FdKind::Unknown)
+                .map(|(_, f)| {
+                    V::Bool(matches!(
+                        f.kind,
+                        crate::state::FdKind::Ipv4Server | crate::state::FdKind::Ipv6Server
+                    ))
+                }),
             K::UserUid => thread().map(|t| V::Unsigned(u64::from(t.uid))),
             K::UserName => thread()
                 .and_then(|t| cx.state.users.users.get(&t.uid))

@@ -325,6 +325,22 @@ fn fmt_endpoint(ip: IpAddr, port: u16) -> String {
     }
 }
 
+/// Events that have no exit of their own: they never pair with a syscall exit.
+fn is_standalone(event_type: u16) -> bool {
+    matches!(
+        event_type,
+        ppme::SCHEDSWITCH_1_E
+            | ppme::SCHEDSWITCH_6_E
+            | ppme::SIGNALDELIVER_E
+            | ppme::PAGE_FAULT_E
+            | ppme::PROCEXIT_E
+            | ppme::PROCEXIT_1_E
+            | ppme::PROCINFO_E
+            | ppme::DROP_E
+    ) || scap::schema::event_info(event_type)
+        .is_some_and(|i| i.category & scap::schema::category::INTERNAL != 0)
+}
+
 impl State {
     pub fn new() -> State {
         State::default()
@@ -403,9 +419,13 @@ impl State {
         self.event_fd = None;
         let tid = event.tid() as i64;
         if event.direction() == Direction::Enter {
-            if let Some(thread) = self.threads.get_mut(&tid) {
-                thread.last_enter.clear();
-                thread.last_enter.extend_from_slice(event.as_bytes());
+            // Only a syscall's enter event is waiting for its exit; a context switch or a signal
+            // delivered in between must not take its place.
+            if !is_standalone(event.event_type()) {
+                if let Some(thread) = self.threads.get_mut(&tid) {
+                    thread.last_enter.clear();
+                    thread.last_enter.extend_from_slice(event.as_bytes());
+                }
             }
             if event.event_type() == ppme::PROCEXIT_1_E || event.event_type() == ppme::PROCEXIT_E {
                 self.pending_removal = Some(tid);
@@ -560,6 +580,8 @@ impl State {
         let mut info = FdInfo::new(kind, path);
         info.flags = flags;
         if fd < 0 {
+            // A failed open leaves only the path it tried.
+            info.kind = FdKind::Unknown;
             self.event_fd = Some((self.pid_of(tid), fd, info));
         } else {
             self.insert_fd(tid, fd, info);
@@ -799,6 +821,10 @@ impl State {
                 }
                 thread.exepath = existing.exepath.clone();
                 thread.env = existing.env.clone();
+                thread.loginuid = existing.loginuid;
+                thread.sid = existing.sid;
+                thread.vpgid = existing.vpgid;
+                thread.tty = existing.tty;
             }
         }
         let parent_pid_for_fds = self.pid_of(tid);

@@ -207,7 +207,10 @@ fn every_event_type_renders_as_in_sysdig() {
         std::path::PathBuf::from,
     );
     let written = write_capture(&capture);
-    assert!(written > 500, "every stateless event type, three times: {written}");
+    assert!(
+        written > 500,
+        "every stateless event type, three times: {written}"
+    );
     let format = "%evt.num %evt.type %evt.dir %evt.info";
     let run = |program: &str| {
         let out = Command::new(program)

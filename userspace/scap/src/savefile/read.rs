@@ -456,18 +456,29 @@ fn read_proclist(btype: u32, body: &[u8]) -> Option<Vec<ProcInfo>> {
         if version >= 5 {
             p.root = e.string()?;
         }
-        // Appended fields, present when the entry is long enough.
-        if e.left() >= 8 {
-            p.pidns_init_start_ts = e.u64()?;
-        }
-        if e.left() >= 4 {
-            p.tty = e.u32()?;
-        }
-        if e.left() >= 4 {
-            p.loginuid = e.u32()?;
-        }
-        if e.left() >= 1 {
-            p.exe_writable = e.u8()? != 0;
+        // Fields after `root` grew over time; the entry's length tells which are there. Captures of
+        // 2022 (sysdig 0.29) carry `loginuid` and `exe_writable`; later ones put the pid namespace start
+        // time and the tty first.
+        match e.left() {
+            4 | 5 => {
+                p.loginuid = e.u32()?;
+                if e.left() >= 1 {
+                    p.exe_writable = e.u8()? != 0;
+                }
+            }
+            n if n >= 8 => {
+                p.pidns_init_start_ts = e.u64()?;
+                if e.left() >= 4 {
+                    p.tty = e.u32()?;
+                }
+                if e.left() >= 4 {
+                    p.loginuid = e.u32()?;
+                }
+                if e.left() >= 1 {
+                    p.exe_writable = e.u8()? != 0;
+                }
+            }
+            _ => {}
         }
         out.push(p);
         if entry_len.is_none() {

@@ -150,7 +150,7 @@ impl Writer {
         self.write_raw_block(block_type::MACHINE_INFO, &[&body])
     }
 
-    /// Writes a process list in the v9 layout, which sysdig 0.29.3 writes and reads.
+    /// Writes a process list in the v9 layout of sysdig 0.29.3 (its tail: `loginuid`, `exe_writable`).
     pub fn write_proclist(&mut self, procs: &[ProcInfo]) -> Result<(), SavefileError> {
         fn blob(out: &mut Vec<u8>, b: &[u8]) {
             let b = &b[..b.len().min(usize::from(u16::MAX))];
@@ -179,8 +179,7 @@ impl Writer {
             e.extend_from_slice(&p.vpid.to_le_bytes());
             blob(&mut e, &p.cgroups);
             blob(&mut e, p.root.as_bytes());
-            e.extend_from_slice(&p.pidns_init_start_ts.to_le_bytes());
-            e.extend_from_slice(&p.tty.to_le_bytes());
+            // The tail as sysdig 0.29.3 writes and reads it.
             e.extend_from_slice(&p.loginuid.to_le_bytes());
             e.push(u8::from(p.exe_writable));
             body.extend_from_slice(&((e.len() + 4) as u32).to_le_bytes());
