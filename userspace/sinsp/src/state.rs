@@ -713,12 +713,8 @@ impl State {
     }
 
     fn parse_connect_exit(&mut self, tid: i64, event: &Event<'_>) {
-        // libsinsp keeps the tuple of a connect that is in progress as well as one that succeeded.
-        const EINPROGRESS: i64 = -115;
-        let res = named_int(event, "res").unwrap_or(-1);
-        if res != 0 && res != EINPROGRESS {
-            return;
-        }
+        // The socket takes the tuple the kernel reports whatever the result, as in libsinsp: a failed
+        // connect still shows where it tried to go.
         let Some(fd) = self.enter_fd(tid, event.event_type()) else {
             return;
         };
@@ -729,9 +725,6 @@ impl State {
         };
         let pid = self.pid_of(tid);
         if let Some(info) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) {
-            if info.l4 == L4Proto::Unknown {
-                info.l4 = State::l4_of(info.socket_type);
-            }
             State::apply_tuple(info, tuple);
         }
     }
