@@ -81,6 +81,9 @@ pub struct ProcInfo {
     pub tty: u32,
     pub loginuid: u32,
     pub exe_writable: bool,
+    pub cap_inheritable: u64,
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
 }
 
 /// libscap's fd types (`scap_fd_type`), the byte stored in fd list entries.

@@ -385,8 +385,9 @@ fn read_block<'a>(
 
 fn read_proclist(btype: u32, body: &[u8]) -> Option<Vec<ProcInfo>> {
     use block_type as bt;
-    // Which fields each version carries; from v8 on every entry starts with its length, and versions
-    // after v9 only append fields, which the length lets us skip.
+    // Which fields each version carries: sid from v6, exepath from v7, vpgid from v8, memory counters
+    // from v2, env from v3, vtid/vpid/cgroups from v4, root from v5. Only v9 entries start with their
+    // length; later writers append fields to v9, which the length lets us find or skip.
     let version = match btype {
         bt::PROCLIST_V1 | bt::PROCLIST_V1_INT => 1,
         bt::PROCLIST_V2 | bt::PROCLIST_V2_INT => 2,
@@ -424,7 +425,7 @@ fn read_proclist(btype: u32, body: &[u8]) -> Option<Vec<ProcInfo>> {
         if version >= 6 {
             p.sid = e.u64()?;
         }
-        if version >= 9 {
+        if version >= 8 {
             p.vpgid = e.u64()?;
         }
         p.comm = e.string()?;
@@ -447,44 +448,46 @@ fn read_proclist(btype: u32, body: &[u8]) -> Option<Vec<ProcInfo>> {
         }
         if version >= 3 {
             p.env = e.blob()?.to_vec();
-            p.vtid = e.u64()? as i64;
-            p.vpid = e.u64()? as i64;
         }
         if version >= 4 {
+            p.vtid = e.u64()? as i64;
+            p.vpid = e.u64()? as i64;
             p.cgroups = e.blob()?.to_vec();
         }
         if version >= 5 {
             p.root = e.string()?;
         }
-        // Fields after `root` grew over time; the entry's length tells which are there. Captures of
-        // 2022 (sysdig 0.29) carry `loginuid` and `exe_writable`; later ones put the pid namespace start
-        // time and the tty first.
-        match e.left() {
-            4 | 5 => {
-                p.loginuid = e.u32()?;
-                if e.left() >= 1 {
-                    p.exe_writable = e.u8()? != 0;
-                }
-            }
-            n if n >= 8 => {
+        // Fields after `root` exist only in v9 entries, as far as their length goes. Writers of libs 0.10
+        // and later put the pid namespace start time and the tty first; older ones (sysdig 0.29 among
+        // them) start with loginuid. What is left tells them apart: the older tail is at most 29 bytes.
+        if entry_len.is_some() {
+            if e.left() > 29 {
                 p.pidns_init_start_ts = e.u64()?;
                 if e.left() >= 4 {
                     p.tty = e.u32()?;
                 }
-                if e.left() >= 4 {
-                    p.loginuid = e.u32()?;
-                }
-                if e.left() >= 1 {
-                    p.exe_writable = e.u8()? != 0;
+            }
+            if e.left() >= 4 {
+                p.loginuid = e.u32()?;
+            }
+            if e.left() >= 1 {
+                p.exe_writable = e.u8()? != 0;
+            }
+            for cap in [
+                &mut p.cap_inheritable,
+                &mut p.cap_permitted,
+                &mut p.cap_effective,
+            ] {
+                if e.left() >= 8 {
+                    *cap = e.u64()?;
                 }
             }
-            _ => {}
         }
         out.push(p);
         if entry_len.is_none() {
             // Old versions have no entry length: the entry ends where its last field does.
             c.at = e.at;
-            if version < 8 && c.left() < 24 {
+            if c.left() < 24 {
                 break;
             }
         } else {
@@ -668,4 +671,69 @@ fn read_userlist(btype: u32, body: &[u8]) -> Option<UserList> {
         c.at = if with_len { end } else { e.at };
     }
     Some(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(out: &mut Vec<u8>, b: &[u8]) {
+        out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+
+    /// A v4 entry (no sid, exepath, vpgid, root; env, vtid/vpid and cgroups present), then a v8 entry
+    /// (all of those but no length prefix): both decode field for field.
+    #[test]
+    fn old_process_list_versions_decode_by_their_field_sets() {
+        let common = |e: &mut Vec<u8>, with_exepath: bool| {
+            blob(e, b"cat");
+            blob(e, b"/bin/cat");
+            if with_exepath {
+                blob(e, b"/usr/bin/cat");
+            }
+            blob(e, b"cat\0/etc/passwd\0");
+            blob(e, b"/root/");
+            e.extend_from_slice(&1024u64.to_le_bytes());
+            for v in [0u32, 1000, 1000, 10, 20, 30] {
+                e.extend_from_slice(&v.to_le_bytes());
+            }
+            e.extend_from_slice(&5u64.to_le_bytes());
+            e.extend_from_slice(&6u64.to_le_bytes());
+            blob(e, b"HOME=/root\0");
+            e.extend_from_slice(&7i64.to_le_bytes());
+            e.extend_from_slice(&8i64.to_le_bytes());
+            blob(e, b"cpu=/\0");
+        };
+        let mut v4 = Vec::new();
+        for v in [42u64, 42, 1] {
+            v4.extend_from_slice(&v.to_le_bytes());
+        }
+        common(&mut v4, false);
+        let procs = read_proclist(block_type::PROCLIST_V4, &v4).expect("v4 decodes");
+        assert_eq!(procs.len(), 1);
+        let p = &procs[0];
+        assert_eq!(
+            (p.tid, p.ptid, p.comm.as_str(), p.exepath.as_str()),
+            (42, 1, "cat", "")
+        );
+        assert_eq!(
+            (p.uid, p.vmswap_kb, p.pfminor, p.vtid, p.vpid),
+            (1000, 30, 6, 7, 8)
+        );
+        assert_eq!(p.cgroups, b"cpu=/\0");
+
+        let mut v8 = Vec::new();
+        for v in [43u64, 43, 1, 43, 43] {
+            v8.extend_from_slice(&v.to_le_bytes());
+        }
+        common(&mut v8, true);
+        blob(&mut v8, b"/");
+        let procs = read_proclist(block_type::PROCLIST_V8, &v8).expect("v8 decodes");
+        let p = &procs[0];
+        assert_eq!(
+            (p.tid, p.sid, p.vpgid, p.exepath.as_str(), p.root.as_str()),
+            (43, 43, 43, "/usr/bin/cat", "/")
+        );
+    }
 }
