@@ -404,7 +404,7 @@ fn read_proclist(btype: u32, body: &[u8]) -> Option<Vec<ProcInfo>> {
     // Padding of at most 3 bytes ends the block.
     while c.left() >= 4 {
         let entry_start = c.at;
-        let entry_len = if version >= 8 {
+        let entry_len = if version >= 9 {
             Some(c.u32()? as usize)
         } else {
             None
