@@ -1004,10 +1004,13 @@ impl Field {
             K::FdName => fd().and_then(|(_, f)| owned(f.name.clone())),
             K::FdDirectory | K::FdFilename => {
                 let (_, f) = fd()?;
-                let name_only = f.kind == FdKind::Unknown;
-                if !matches!(f.kind, FdKind::File | FdKind::Directory)
-                    && !(name_only && self.def.id == K::FdDirectory)
-                {
+                // A file or directory has both; an fd known only by name still has a directory.
+                let applies = match f.kind {
+                    FdKind::File | FdKind::Directory => true,
+                    FdKind::Unknown => self.def.id == K::FdDirectory,
+                    _ => false,
+                };
+                if !applies {
                     return None;
                 }
                 let (dir, file) = match f.name.rfind('/') {

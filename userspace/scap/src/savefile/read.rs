@@ -248,7 +248,7 @@ fn read_block<'a>(
     let head = &data[*pos..];
     let btype = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
     let blen = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
-    if blen < 12 || blen % 4 != 0 {
+    if blen < 12 || !blen.is_multiple_of(4) {
         return Err(SavefileError::Corrupt {
             offset,
             reason: format!("block length {blen} is not a multiple of 4 of at least 12"),
