@@ -1,0 +1,221 @@
+//! Debian kernel packages by name: fetched with `apt-get download` into a cache, unpacked once.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::Error;
+
+/// Where downloads and unpacked trees live: `$TEST_INFRA_CACHE`, or `.cache/test-infra` in the repository.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("TEST_INFRA_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/test-infra"),
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
+    let out = cmd.output().map_err(|e| Error::Tool {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Tool {
+            what: what.to_owned(),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// The `.deb` of package `name`, downloaded on first use. The download goes to a scratch directory and
+/// is moved into the cache when complete, so an interrupted run leaves nothing half-written behind.
+pub fn fetch_deb(name: &str) -> Result<PathBuf, Error> {
+    let debs = cache_dir().join("debs");
+    std::fs::create_dir_all(&debs)?;
+    if let Some(found) = find_deb(&debs, name)? {
+        return Ok(found);
+    }
+    let scratch = debs.join(format!(".download-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let result = run(
+        Command::new("apt-get")
+            .arg("download")
+            .arg(name)
+            .current_dir(&scratch),
+        &format!("apt-get download {name}"),
+    );
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Err(e);
+    }
+    let Some(downloaded) = find_deb(&scratch, name)? else {
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Err(Error::Tool {
+            what: format!("apt-get download {name}"),
+            detail: "no .deb appeared".into(),
+        });
+    };
+    let target = debs.join(downloaded.file_name().unwrap_or_default());
+    std::fs::rename(&downloaded, &target)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(target)
+}
+
+fn find_deb(dir: &Path, name: &str) -> Result<Option<PathBuf>, Error> {
+    // Debian escapes `+` and `:` in file names; package names here use neither past the name itself.
+    let prefix = format!("{}_", name.replace('+', "%2b"));
+    let prefix_plain = format!("{name}_");
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if (file.starts_with(&prefix) || file.starts_with(&prefix_plain)) && file.ends_with(".deb")
+        {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// Unpacks `.deb` files into `dest` (once: a marker records completion).
+pub fn unpack(debs: &[PathBuf], dest: &Path) -> Result<(), Error> {
+    let marker = dest.join(".unpacked");
+    if marker.exists() {
+        return Ok(());
+    }
+    let partial = dest.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial)?;
+    for deb in debs {
+        run(
+            Command::new("dpkg-deb").arg("-x").arg(deb).arg(&partial),
+            &format!("dpkg-deb -x {}", deb.display()),
+        )?;
+    }
+    let _ = std::fs::remove_dir_all(dest);
+    std::fs::rename(&partial, dest)?;
+    std::fs::write(marker, b"")?;
+    Ok(())
+}
+
+/// A Debian kernel, unpacked.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    /// `uname -r`, e.g. `6.1.0-47-amd64`.
+    pub release: String,
+    pub vmlinuz: PathBuf,
+    /// The unpacked package: `lib/modules/<release>/...` lives under it.
+    pub root: PathBuf,
+}
+
+impl Kernel {
+    /// Fetches and unpacks `linux-image-<release>`.
+    pub fn fetch(release: &str) -> Result<Kernel, Error> {
+        let deb = fetch_deb(&format!("linux-image-{release}"))?;
+        let root = cache_dir().join("kernels").join(release);
+        unpack(&[deb], &root)?;
+        let vmlinuz = root.join("boot").join(format!("vmlinuz-{release}"));
+        if !vmlinuz.exists() {
+            return Err(Error::Tool {
+                what: format!("linux-image-{release}"),
+                detail: "the package has no vmlinuz".into(),
+            });
+        }
+        Ok(Kernel {
+            release: release.to_owned(),
+            vmlinuz,
+            root,
+        })
+    }
+
+    /// A module shipped with the kernel, e.g. `kernel/drivers/net/dummy.ko`.
+    pub fn module(&self, relative: &str) -> PathBuf {
+        self.root
+            .join("lib/modules")
+            .join(&self.release)
+            .join(relative)
+    }
+}
+
+/// The build tree (`KERNELDIR`) of a Debian kernel: `linux-headers-<release>`, its `-common` package and
+/// `linux-kbuild-<major.minor>`, unpacked together and made to work outside `/usr/src`.
+pub fn kernel_headers(release: &str) -> Result<PathBuf, Error> {
+    let headers = format!("linux-headers-{release}");
+    let mut debs = vec![fetch_deb(&headers)?];
+    // The flavour package depends on its common tree and on kbuild; their names vary by series
+    // (`-common-rt`, `linux-kbuild-6.1` against `linux-kbuild-6.12.117+deb12`), so ask apt.
+    for dependency in build_dependencies(&headers)? {
+        debs.push(fetch_deb(&dependency)?);
+    }
+    let root = cache_dir().join("headers").join(release);
+    unpack(&debs, &root)?;
+    let kerneldir = root
+        .join("usr/src")
+        .join(format!("linux-headers-{release}"));
+    // Debian's flavour Makefile includes the common tree by its absolute /usr/src path: point it here.
+    let makefile = kerneldir.join("Makefile");
+    let text = std::fs::read_to_string(&makefile)?;
+    let fixed = text.replace(
+        "include /usr/src/",
+        &format!("include {}/usr/src/", root.display()),
+    );
+    if fixed != text {
+        std::fs::write(&makefile, fixed)?;
+    }
+    Ok(kerneldir)
+}
+
+/// The `linux-headers-*` and `linux-kbuild-*` packages a headers package depends on.
+fn build_dependencies(package: &str) -> Result<Vec<String>, Error> {
+    let out = Command::new("apt-cache")
+        .args(["show", "--no-all-versions", package])
+        .output()
+        .map_err(|e| Error::Tool {
+            what: format!("apt-cache show {package}"),
+            detail: e.to_string(),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(depends) = text.lines().find_map(|l| l.strip_prefix("Depends:")) else {
+        return Err(Error::Tool {
+            what: format!("apt-cache show {package}"),
+            detail: "no such package (is `apt-get update` done?)".into(),
+        });
+    };
+    Ok(parse_build_dependencies(depends))
+}
+
+fn parse_build_dependencies(depends: &str) -> Vec<String> {
+    depends
+        .split(',')
+        .filter_map(|alt| alt.split('|').next())
+        .map(|dep| dep.split_whitespace().next().unwrap_or("").to_owned())
+        .filter(|name| name.starts_with("linux-headers-") || name.starts_with("linux-kbuild-"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_dependencies_come_from_the_depends_line() {
+        let deps = parse_build_dependencies(
+            " linux-base (>= 4.12~), linux-headers-6.12.117+deb12-common (= 6.12.117-1~deb12u1), \
+             linux-image-6.12.117+deb12-amd64 (= 6.12.117-1~deb12u1) | linux-image-x, linux-kbuild-6.12.117+deb12, gcc-12",
+        );
+        assert_eq!(
+            deps,
+            [
+                "linux-headers-6.12.117+deb12-common",
+                "linux-kbuild-6.12.117+deb12"
+            ]
+        );
+        let rt = parse_build_dependencies(
+            " linux-headers-6.1.0-47-common-rt (= 6.1.170-3), linux-kbuild-6.1 (>= 6.1.170-3), linux-compiler-gcc-12-x86",
+        );
+        assert_eq!(rt, ["linux-headers-6.1.0-47-common-rt", "linux-kbuild-6.1"]);
+    }
+}
