@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Building one event in a per-CPU scratch buffer: the header, the parameter-length array sized from
+ * the event table, then each parameter in schema order. Parameters the filler does not write are sent
+ * empty, so every event matches its schema entry.
+ */
+#ifndef PPM_EVENTS_H_
+#define PPM_EVENTS_H_
+
+#include <linux/types.h>
+#include <linux/sched.h>
+#include <linux/ptrace.h>
+
+#include "ppm_events_public.h"
+
+/* Largest event the scratch buffer holds; bigger ones are cut at their last whole parameter. */
+#define PPM_SCRATCH_SIZE (64 * 1024)
+
+struct event_builder {
+	char *buf;
+	u32 size;
+	u32 nparams;	/* from the event table */
+	u32 cur;	/* parameters written so far */
+	u32 off;	/* where the next value goes */
+	u32 snaplen;	/* bytes kept of data buffers */
+	bool faulted;	/* a user-memory read faulted: counted as a page-fault drop */
+};
+
+/* What the probes know about the syscall being recorded. */
+struct syscall_ctx {
+	struct pt_regs *regs;
+	long id;		/* native syscall number */
+	long ret;		/* return value, for exit events */
+	unsigned long args[6];
+};
+
+void eb_start(struct event_builder *b, u16 type, u64 ts, u64 tid);
+u32 eb_finish(struct event_builder *b);
+void eb_bytes(struct event_builder *b, const void *p, u32 len);
+void eb_u8(struct event_builder *b, u8 v);
+void eb_u16(struct event_builder *b, u16 v);
+void eb_u32(struct event_builder *b, u32 v);
+void eb_u64(struct event_builder *b, u64 v);
+void eb_empty(struct event_builder *b);
+void eb_str(struct event_builder *b, const char *s);
+void eb_user_str(struct event_builder *b, unsigned long uptr);
+void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len);
+
+/* Fills the parameters of `type` for the current task. */
+void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx);
+/* procexit: status, ret, sig, core of the exiting task. */
+void fill_procexit(struct event_builder *b, struct task_struct *p);
+
+#endif /* PPM_EVENTS_H_ */

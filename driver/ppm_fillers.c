@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Event parameters. Every event is built in schema order; user memory is read only with the
+ * non-faulting accessors (probes run with preemption disabled) and cut at the snaplen.
+ */
+#include <linux/kernel.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/fcntl.h>
+#include <linux/pid_namespace.h>
+#include <linux/cred.h>
+#include <linux/string.h>
+#include <linux/audit.h>
+
+#include "ppm_events.h"
+
+/* --- building --- */
+
+void eb_start(struct event_builder *b, u16 type, u64 ts, u64 tid)
+{
+	struct ppm_evt_hdr *hdr = (struct ppm_evt_hdr *)b->buf;
+
+	b->nparams = type < PPM_EVENT_MAX ? g_event_info[type].nparams : 0;
+	b->cur = 0;
+	b->faulted = false;
+	b->off = sizeof(*hdr) + b->nparams * sizeof(u16);
+	hdr->ts = ts;
+	hdr->tid = tid;
+	hdr->type = type;
+	hdr->nparams = b->nparams;
+	hdr->len = b->off;
+}
+
+static u16 *eb_lens(struct event_builder *b)
+{
+	return (u16 *)(b->buf + sizeof(struct ppm_evt_hdr));
+}
+
+/* Appends one parameter value; too big for the scratch buffer, it is sent empty. */
+void eb_bytes(struct event_builder *b, const void *p, u32 len)
+{
+	if (b->cur >= b->nparams)
+		return;
+	if (len > U16_MAX || b->off + len > b->size)
+		len = 0;
+	if (len)
+		memcpy(b->buf + b->off, p, len);
+	eb_lens(b)[b->cur++] = len;
+	b->off += len;
+}
+
+void eb_u8(struct event_builder *b, u8 v)
+{
+	eb_bytes(b, &v, sizeof(v));
+}
+
+void eb_u16(struct event_builder *b, u16 v)
+{
+	eb_bytes(b, &v, sizeof(v));
+}
+
+void eb_u32(struct event_builder *b, u32 v)
+{
+	eb_bytes(b, &v, sizeof(v));
+}
+
+void eb_u64(struct event_builder *b, u64 v)
+{
+	eb_bytes(b, &v, sizeof(v));
+}
+
+void eb_empty(struct event_builder *b)
+{
+	eb_bytes(b, NULL, 0);
+}
+
+void eb_str(struct event_builder *b, const char *s)
+{
+	eb_bytes(b, s, strnlen(s, PAGE_SIZE) + 1);
+}
+
+/*
+ * strncpy_from_user_nofault() is not exported to modules; with page faults disabled the exported
+ * strncpy_from_user() fails on a missing page instead of sleeping, which is what a probe needs.
+ */
+static long strncpy_from_user_atomic(char *dst, const char __user *src, long count)
+{
+	long n;
+
+	pagefault_disable();
+	n = strncpy_from_user(dst, src, count);
+	pagefault_enable();
+	return n;
+}
+
+/* A NUL-terminated user string, at most a page. */
+void eb_user_str(struct event_builder *b, unsigned long uptr)
+{
+	long n;
+	u32 room;
+
+	if (b->cur >= b->nparams)
+		return;
+	room = min_t(u32, PAGE_SIZE, b->size - b->off);
+	if (!uptr || room < 1) {
+		eb_empty(b);
+		return;
+	}
+	n = strncpy_from_user_atomic(b->buf + b->off, (const char __user *)uptr, room);
+	if (n < 0) {
+		b->faulted = true;
+		eb_empty(b);
+		return;
+	}
+	if ((u32)n == room)
+		n = room - 1;
+	b->buf[b->off + n] = '\0';
+	eb_lens(b)[b->cur++] = n + 1;
+	b->off += n + 1;
+}
+
+/* `len` bytes of user memory, cut at the snaplen. */
+void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len)
+{
+	if (b->cur >= b->nparams)
+		return;
+	len = min3(len, b->snaplen, b->size - b->off);
+	if (!uptr || !len) {
+		eb_empty(b);
+		return;
+	}
+	if (copy_from_user_nofault(b->buf + b->off, (const void __user *)uptr, len)) {
+		b->faulted = true;
+		eb_empty(b);
+		return;
+	}
+	eb_lens(b)[b->cur++] = len;
+	b->off += len;
+}
+
+/* Parameters not written are sent empty; returns the event's length. */
+u32 eb_finish(struct event_builder *b)
+{
+	while (b->cur < b->nparams)
+		eb_empty(b);
+	((struct ppm_evt_hdr *)b->buf)->len = b->off;
+	return b->off;
+}
+
+/* --- conversions --- */
+
+static u32 open_flags_to_ppm(unsigned long flags)
+{
+	u32 res = 0;
+
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		res |= PPM_O_RDONLY;
+		break;
+	case O_WRONLY:
+		res |= PPM_O_WRONLY;
+		break;
+	case O_RDWR:
+		res |= PPM_O_RDWR;
+		break;
+	}
+	if (flags & O_CREAT)
+		res |= PPM_O_CREAT;
+	if (flags & O_APPEND)
+		res |= PPM_O_APPEND;
+	if (flags & O_DSYNC)
+		res |= PPM_O_DSYNC;
+	if (flags & O_EXCL)
+		res |= PPM_O_EXCL;
+	if (flags & O_NONBLOCK)
+		res |= PPM_O_NONBLOCK;
+	if ((flags & __O_SYNC) == __O_SYNC)
+		res |= PPM_O_SYNC;
+	if (flags & O_TRUNC)
+		res |= PPM_O_TRUNC;
+	if (flags & O_DIRECT)
+		res |= PPM_O_DIRECT;
+	if (flags & O_DIRECTORY)
+		res |= PPM_O_DIRECTORY;
+	if (flags & O_LARGEFILE)
+		res |= PPM_O_LARGEFILE;
+	if (flags & O_CLOEXEC)
+		res |= PPM_O_CLOEXEC;
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		res |= PPM_O_TMPFILE;
+	return res;
+}
+
+/* The mode only matters when a file may be created. */
+static u32 open_mode(unsigned long flags, unsigned long mode)
+{
+	return (flags & (O_CREAT | __O_TMPFILE)) ? (u32)mode : 0;
+}
+
+static u32 clone_flags_to_ppm(unsigned long flags)
+{
+	u32 res = 0;
+
+	if (flags & CLONE_FILES)
+		res |= PPM_CL_CLONE_FILES;
+	if (flags & CLONE_FS)
+		res |= PPM_CL_CLONE_FS;
+	if (flags & CLONE_IO)
+		res |= PPM_CL_CLONE_IO;
+	if (flags & CLONE_NEWIPC)
+		res |= PPM_CL_CLONE_NEWIPC;
+	if (flags & CLONE_NEWNET)
+		res |= PPM_CL_CLONE_NEWNET;
+	if (flags & CLONE_NEWNS)
+		res |= PPM_CL_CLONE_NEWNS;
+	if (flags & CLONE_NEWPID)
+		res |= PPM_CL_CLONE_NEWPID;
+	if (flags & CLONE_NEWUTS)
+		res |= PPM_CL_CLONE_NEWUTS;
+	if (flags & CLONE_PARENT)
+		res |= PPM_CL_CLONE_PARENT;
+	if (flags & CLONE_PARENT_SETTID)
+		res |= PPM_CL_CLONE_PARENT_SETTID;
+	if (flags & CLONE_PTRACE)
+		res |= PPM_CL_CLONE_PTRACE;
+	if (flags & CLONE_SIGHAND)
+		res |= PPM_CL_CLONE_SIGHAND;
+	if (flags & CLONE_SYSVSEM)
+		res |= PPM_CL_CLONE_SYSVSEM;
+	if (flags & CLONE_THREAD)
+		res |= PPM_CL_CLONE_THREAD;
+	if (flags & CLONE_UNTRACED)
+		res |= PPM_CL_CLONE_UNTRACED;
+	if (flags & CLONE_VM)
+		res |= PPM_CL_CLONE_VM;
+	if (flags & CLONE_NEWUSER)
+		res |= PPM_CL_CLONE_NEWUSER;
+	if (flags & CLONE_CHILD_CLEARTID)
+		res |= PPM_CL_CLONE_CHILD_CLEARTID;
+	if (flags & CLONE_CHILD_SETTID)
+		res |= PPM_CL_CLONE_CHILD_SETTID;
+	if (flags & CLONE_SETTLS)
+		res |= PPM_CL_CLONE_SETTLS;
+	if (flags & CLONE_VFORK)
+		res |= PPM_CL_CLONE_VFORK;
+	if (flags & CLONE_NEWCGROUP)
+		res |= PPM_CL_CLONE_NEWCGROUP;
+	return res;
+}
+
+/* --- process information, shared by execve and clone exits --- */
+
+/* The current process's argv (exe, then the rest) or environment, from its own memory. */
+static void eb_user_area(struct event_builder *b, unsigned long start, unsigned long end, bool skip_first)
+{
+	unsigned long len;
+	u32 room;
+
+	if (b->cur >= b->nparams)
+		return;
+	if (!start || end <= start) {
+		eb_empty(b);
+		return;
+	}
+	len = end - start;
+	room = min_t(u32, PAGE_SIZE, b->size - b->off);
+	len = min_t(unsigned long, len, room);
+	if (copy_from_user_nofault(b->buf + b->off, (const void __user *)start, len)) {
+		b->faulted = true;
+		eb_empty(b);
+		return;
+	}
+	if (skip_first) {
+		/* Drop argv[0]: the exe parameter carries it. */
+		u32 first = strnlen(b->buf + b->off, len);
+
+		if (first < len)
+			first++;
+		memmove(b->buf + b->off, b->buf + b->off + first, len - first);
+		len -= first;
+	}
+	eb_lens(b)[b->cur++] = len;
+	b->off += len;
+}
+
+/* exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap, comm, cgroups */
+static void fill_proc_common(struct event_builder *b, long res)
+{
+	struct task_struct *task = current;
+	struct mm_struct *mm = task->mm;
+	unsigned long arg_start = 0, arg_end = 0;
+	u32 vm_size = 0, vm_rss = 0, vm_swap = 0;
+
+	eb_u64(b, res);
+	if (mm) {
+		arg_start = mm->arg_start;
+		arg_end = mm->arg_end;
+		vm_size = mm->total_vm << (PAGE_SHIFT - 10);
+		vm_rss = get_mm_rss(mm) << (PAGE_SHIFT - 10);
+		vm_swap = get_mm_counter(mm, MM_SWAPENTS) << (PAGE_SHIFT - 10);
+	}
+	/* exe: argv[0]. */
+	if (arg_start && arg_end > arg_start) {
+		u32 before = b->off;
+
+		eb_user_area(b, arg_start, min(arg_end, arg_start + 256), false);
+		if (b->off > before) {
+			/* Keep only argv[0] and its NUL. */
+			u32 n = strnlen(b->buf + before, b->off - before);
+
+			if (n < b->off - before) {
+				eb_lens(b)[b->cur - 1] = n + 1;
+				b->off = before + n + 1;
+			}
+		}
+	} else {
+		eb_empty(b);
+	}
+	eb_user_area(b, arg_start, arg_end, true);
+	eb_u64(b, task->pid);
+	eb_u64(b, task->tgid);
+	eb_u64(b, task->real_parent ? task->real_parent->pid : 0);
+	eb_empty(b);	/* cwd: userspace tracks it */
+	eb_u64(b, task_rlimit(task, RLIMIT_NOFILE));
+	eb_u64(b, task->maj_flt);
+	eb_u64(b, task->min_flt);
+	eb_u32(b, vm_size);
+	eb_u32(b, vm_rss);
+	eb_u32(b, vm_swap);
+	eb_str(b, task->comm);
+	eb_empty(b);	/* cgroups */
+}
+
+static void fill_execve_exit(struct event_builder *b, long res)
+{
+	struct task_struct *task = current;
+	struct mm_struct *mm = task->mm;
+	u32 flags = 0;
+
+	fill_proc_common(b, res);
+	if (mm)
+		eb_user_area(b, mm->env_start, mm->env_end, false);
+	else
+		eb_empty(b);
+	eb_u32(b, 0);				/* tty */
+	eb_u64(b, task_pgrp_vnr(task));		/* pgid */
+	eb_u32(b, from_kuid(&init_user_ns, audit_get_loginuid(task)));
+	eb_u32(b, flags);
+}
+
+static void fill_clone_exit(struct event_builder *b, long res, unsigned long clone_flags)
+{
+	struct task_struct *task = current;
+	const struct cred *cred = current_cred();
+
+	fill_proc_common(b, res);
+	eb_u32(b, clone_flags_to_ppm(clone_flags));
+	eb_u32(b, from_kuid_munged(&init_user_ns, cred->euid));
+	eb_u32(b, from_kgid_munged(&init_user_ns, cred->egid));
+	eb_u64(b, task_pid_vnr(task));
+	eb_u64(b, task_tgid_vnr(task));
+}
+
+/* --- per event --- */
+
+void fill_procexit(struct event_builder *b, struct task_struct *p)
+{
+	int code = p->exit_code;
+
+	eb_u64(b, code);
+	eb_u64(b, (code >> 8) & 0xff);
+	eb_u8(b, code & 0x7f);
+	eb_u8(b, (code & 0x80) ? 1 : 0);
+}
+
+void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx)
+{
+	const unsigned long *a = ctx->args;
+	long ret = ctx->ret;
+
+	switch (type) {
+	case PPME_GENERIC_E:
+		eb_u16(b, ctx->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[ctx->id] : PPM_SC_UNKNOWN);
+		eb_u16(b, ctx->id);
+		break;
+	case PPME_GENERIC_X:
+		eb_u16(b, ctx->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[ctx->id] : PPM_SC_UNKNOWN);
+		break;
+	case PPME_SYSCALL_OPEN_E:
+		eb_user_str(b, a[0]);
+		eb_u32(b, open_flags_to_ppm(a[1]));
+		eb_u32(b, open_mode(a[1], a[2]));
+		break;
+	case PPME_SYSCALL_OPEN_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_u32(b, open_flags_to_ppm(a[1]));
+		eb_u32(b, open_mode(a[1], a[2]));
+		eb_u32(b, 0);
+		break;
+	case PPME_SYSCALL_OPENAT_2_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, open_flags_to_ppm(a[2]));
+		eb_u32(b, open_mode(a[2], a[3]));
+		break;
+	case PPME_SYSCALL_OPENAT_2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, open_flags_to_ppm(a[2]));
+		eb_u32(b, open_mode(a[2], a[3]));
+		eb_u32(b, 0);
+		break;
+	case PPME_SYSCALL_CREAT_E:
+		eb_user_str(b, a[0]);
+		eb_u32(b, a[1]);
+		break;
+	case PPME_SYSCALL_CREAT_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_u32(b, a[1]);
+		eb_u32(b, 0);
+		break;
+	case PPME_SYSCALL_CLOSE_E:
+	case PPME_SYSCALL_DUP_E:
+	case PPME_SYSCALL_FCHDIR_E:
+		eb_u64(b, (s64)(int)a[0]);
+		break;
+	case PPME_SYSCALL_READ_E:
+	case PPME_SYSCALL_WRITE_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SYSCALL_PREAD_E:
+	case PPME_SYSCALL_PWRITE_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		eb_u64(b, a[3]);
+		break;
+	case PPME_SYSCALL_READ_X:
+	case PPME_SYSCALL_PREAD_X:
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
+		break;
+	case PPME_SYSCALL_WRITE_X:
+	case PPME_SYSCALL_PWRITE_X:
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], a[2]);
+		break;
+	case PPME_SYSCALL_EXECVE_19_E:
+		eb_user_str(b, a[0]);
+		break;
+	case PPME_SYSCALL_EXECVE_19_X:
+		fill_execve_exit(b, ret);
+		break;
+	case PPME_SYSCALL_CLONE_20_X:
+		fill_clone_exit(b, ret, a[0]);
+		break;
+	case PPME_SYSCALL_FORK_20_X:
+		fill_clone_exit(b, ret, SIGCHLD);
+		break;
+	case PPME_SYSCALL_VFORK_20_X:
+		fill_clone_exit(b, ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
+		break;
+	case PPME_SYSCALL_CLONE3_X: {
+		u64 flags = 0;
+
+		/* struct clone_args starts with its flags. */
+		if (copy_from_user_nofault(&flags, (const void __user *)a[0], sizeof(flags)))
+			b->faulted = true;
+		fill_clone_exit(b, ret, flags);
+		break;
+	}
+	case PPME_SYSCALL_UNLINK_2_X:
+	case PPME_SYSCALL_RMDIR_2_X:
+	case PPME_SYSCALL_MKDIR_2_X:
+	case PPME_SYSCALL_CHDIR_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		break;
+	case PPME_SYSCALL_MKDIR_2_E:
+		eb_u32(b, a[1]);
+		break;
+	case PPME_SYSCALL_UNLINKAT_2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, a[2] & AT_REMOVEDIR ? PPM_AT_REMOVEDIR : 0);
+		break;
+	case PPME_SYSCALL_MKDIRAT_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SYSCALL_RENAME_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_user_str(b, a[1]);
+		break;
+	case PPME_SYSCALL_RENAMEAT_X:
+	case PPME_SYSCALL_RENAMEAT2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u64(b, (s64)(int)a[2]);
+		eb_user_str(b, a[3]);
+		if (type == PPME_SYSCALL_RENAMEAT2_X)
+			eb_u32(b, a[4]);
+		break;
+	case PPME_SOCKET_SOCKET_E:
+		/* The PPM_AF_* numbers are Linux's own. */
+		eb_u32(b, a[0]);
+		eb_u32(b, a[1]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SYSCALL_KILL_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u8(b, a[1]);
+		break;
+	default:
+		/*
+		 * Events without a filler of their own: an exit whose first parameter is the result gets it,
+		 * an enter whose first parameter is an fd gets the first argument; the rest stays empty.
+		 */
+		if (type < PPM_EVENT_MAX && g_event_info[type].nparams > 0) {
+			const struct ppm_param_info *p = &g_event_info[type].params[0];
+
+			if (PPME_IS_EXIT(type) &&
+			    (p->type == PT_ERRNO || p->type == PT_FD || p->type == PT_PID))
+				eb_u64(b, ret);
+			else if (PPME_IS_ENTER(type) && p->type == PT_FD)
+				eb_u64(b, (s64)(int)a[0]);
+		}
+		break;
+	}
+}
