@@ -18,6 +18,7 @@
 
 struct event_builder {
 	char *buf;
+	u16 type;
 	u32 size;
 	u32 nparams;	/* from the event table */
 	u32 cur;	/* parameters written so far */

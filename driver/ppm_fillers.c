@@ -23,6 +23,7 @@ void eb_start(struct event_builder *b, u16 type, u64 ts, u64 tid)
 {
 	struct ppm_evt_hdr *hdr = (struct ppm_evt_hdr *)b->buf;
 
+	b->type = type;
 	b->nparams = type < PPM_EVENT_MAX ? g_event_info[type].nparams : 0;
 	b->cur = 0;
 	b->faulted = false;
@@ -96,7 +97,7 @@ static long strncpy_from_user_atomic(char *dst, const char __user *src, long cou
 	return n;
 }
 
-/* A NUL-terminated user string, at most a page. */
+/* A NUL-terminated user string, at most a page; an unreadable one is sent as "". */
 void eb_user_str(struct event_builder *b, unsigned long uptr)
 {
 	long n;
@@ -106,13 +107,13 @@ void eb_user_str(struct event_builder *b, unsigned long uptr)
 		return;
 	room = min_t(u32, PAGE_SIZE, b->size - b->off);
 	if (!uptr || room < 1) {
-		eb_empty(b);
+		eb_str(b, "");
 		return;
 	}
 	n = strncpy_from_user_atomic(b->buf + b->off, (const char __user *)uptr, room);
 	if (n < 0) {
 		b->faulted = true;
-		eb_empty(b);
+		eb_str(b, "");
 		return;
 	}
 	if ((u32)n == room)
@@ -141,11 +142,73 @@ void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len)
 	b->off += len;
 }
 
-/* Parameters not written are sent empty; returns the event's length. */
+/*
+ * A parameter the filler has no value for: zero of its type's size, an empty string, or nothing for
+ * buffers and addresses. Consumers of the libs era read numbers at their full width whatever the length
+ * says, so numbers are never sent empty.
+ */
+static void eb_zero(struct event_builder *b)
+{
+	static const char zeros[16];
+	const struct ppm_param_info *p = &g_event_info[b->type].params[b->cur];
+
+	switch (p->type) {
+	case PT_INT8:
+	case PT_UINT8:
+	case PT_FLAGS8:
+	case PT_SIGTYPE:
+	case PT_L4PROTO:
+	case PT_SOCKFAMILY:
+		eb_bytes(b, zeros, 1);
+		break;
+	case PT_INT16:
+	case PT_UINT16:
+	case PT_FLAGS16:
+	case PT_PORT:
+	case PT_SYSCALLID:
+		eb_bytes(b, zeros, 2);
+		break;
+	case PT_INT32:
+	case PT_UINT32:
+	case PT_FLAGS32:
+	case PT_UID:
+	case PT_GID:
+	case PT_BOOL:
+	case PT_MODE:
+	case PT_SIGSET:
+	case PT_IPV4ADDR:
+		eb_bytes(b, zeros, 4);
+		break;
+	case PT_INT64:
+	case PT_UINT64:
+	case PT_ERRNO:
+	case PT_FD:
+	case PT_PID:
+	case PT_RELTIME:
+	case PT_ABSTIME:
+	case PT_DOUBLE:
+		eb_bytes(b, zeros, 8);
+		break;
+	case PT_DYN:
+		/* Index 0 of the dynamic table, then an 8-byte zero (wide enough for every entry). */
+		eb_bytes(b, zeros, 9);
+		break;
+	case PT_CHARBUF:
+	case PT_FSPATH:
+	case PT_FSRELPATH:
+		eb_bytes(b, zeros, 1);
+		break;
+	default:
+		eb_empty(b);
+		break;
+	}
+}
+
+/* Parameters not written get their type's zero; returns the event's length. */
 u32 eb_finish(struct event_builder *b)
 {
 	while (b->cur < b->nparams)
-		eb_empty(b);
+		eb_zero(b);
 	((struct ppm_evt_hdr *)b->buf)->len = b->off;
 	return b->off;
 }
@@ -317,13 +380,13 @@ static void fill_proc_common(struct event_builder *b, long res)
 			}
 		}
 	} else {
-		eb_empty(b);
+		eb_str(b, "");
 	}
 	eb_user_area(b, arg_start, arg_end, true);
 	eb_u64(b, task->pid);
 	eb_u64(b, task->tgid);
 	eb_u64(b, task->real_parent ? task->real_parent->pid : 0);
-	eb_empty(b);	/* cwd: userspace tracks it */
+	eb_str(b, "");	/* cwd: userspace tracks it */
 	eb_u64(b, task_rlimit(task, RLIMIT_NOFILE));
 	eb_u64(b, task->maj_flt);
 	eb_u64(b, task->min_flt);

@@ -38,5 +38,8 @@ fn fuzz_corpus_reads_without_panicking() {
         }
     }
     assert!(files >= 50, "{files} corpus files");
-    assert!(events > 0 && errors > 0, "the corpus exercises both good events ({events}) and damage ({errors})");
+    assert!(
+        events > 0 && errors > 0,
+        "the corpus exercises both good events ({events}) and damage ({errors})"
+    );
 }

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod filter_fields;
 pub mod format;
 pub mod inspector;
+pub mod live;
 pub mod render;
 pub mod seed;
 pub mod state;

@@ -169,7 +169,11 @@ impl Renderer<'_> {
             (_, Value::Empty) => {
                 if matches!(
                     info.ptype,
-                    ParamType::Fd | ParamType::Pid | ParamType::Errno
+                    ParamType::Fd
+                        | ParamType::Pid
+                        | ParamType::Errno
+                        | ParamType::Sockaddr
+                        | ParamType::Socktuple
                 ) {
                     out.push_str("NULL");
                 }

@@ -397,7 +397,7 @@ impl State {
     pub fn cwd(&self, tid: i64) -> String {
         self.threads
             .get(&tid)
-            .map(|t| t.cwd.trim_end_matches('/').to_owned())
+            .map(|t| t.cwd.clone())
             .unwrap_or_default()
     }
 
@@ -733,13 +733,15 @@ impl State {
         let Some(fd) = named_int(event, "fd").filter(|fd| *fd >= 0) else {
             return;
         };
-        let mut info = FdInfo::new(FdKind::Ipv4Socket, "");
-        if let Some(Value::SockTuple(tuple)) =
+        // Without a tuple libsinsp cannot type the new socket and leaves it out of the table.
+        let Some(Value::SockTuple(tuple)) =
             event.param_by_name("tuple").and_then(|p| p.value().ok())
-        {
-            info.l4 = L4Proto::Tcp;
-            State::apply_tuple(&mut info, tuple);
-        }
+        else {
+            return;
+        };
+        let mut info = FdInfo::new(FdKind::Ipv4Socket, "");
+        info.l4 = L4Proto::Tcp;
+        State::apply_tuple(&mut info, tuple);
         self.insert_fd(tid, fd, info);
     }
 

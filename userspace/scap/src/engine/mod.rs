@@ -69,3 +69,6 @@ pub trait Engine {
     /// Counters so far.
     fn stats(&self) -> Stats;
 }
+
+#[cfg(target_os = "linux")]
+pub mod kmod;
