@@ -99,22 +99,12 @@ fn push_unsigned(out: &mut String, v: u64, format: PrintFormat) {
     };
 }
 
+/// Signed values in hex or octal show their two's complement, as C's `%X` does.
 fn push_signed(out: &mut String, v: i64, format: PrintFormat) {
-    if !matches!(format, PrintFormat::Hex | PrintFormat::Oct) {
-        push_int(out, v);
-        return;
+    match format {
+        PrintFormat::Hex | PrintFormat::Oct => push_unsigned(out, v as u64, format),
+        _ => push_int(out, v),
     }
-    let _ = match format {
-        PrintFormat::Hex => write!(out, "{v:X}"),
-        PrintFormat::Oct => {
-            if v == 0 {
-                write!(out, "0")
-            } else {
-                write!(out, "0{v:o}")
-            }
-        }
-        _ => write!(out, "{v}"),
-    };
 }
 
 /// C's `%g`: six significant digits, exponent form for very small or large magnitudes.
