@@ -14,6 +14,13 @@
 #include <linux/cred.h>
 #include <linux/string.h>
 #include <linux/audit.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/un.h>
+#include <net/sock.h>
+#include <net/inet_sock.h>
 
 #include "ppm_events.h"
 
@@ -427,6 +434,132 @@ static void fill_clone_exit(struct event_builder *b, long res, unsigned long clo
 	eb_u64(b, task_tgid_vnr(task));
 }
 
+/* --- sockets --- */
+
+/*
+ * A sockaddr parameter: the family byte (libs' numbers are Linux's for these families), then the
+ * address in network byte order and the port in host order, or the unix path.
+ */
+static void eb_sockaddr(struct event_builder *b, const struct sockaddr_storage *ss, int len)
+{
+	char out[1 + UNIX_PATH_MAX + 1];
+	u32 n = 0;
+
+	if (len <= 0) {
+		eb_empty(b);
+		return;
+	}
+	switch (ss->ss_family) {
+	case AF_INET: {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		u16 port = ntohs(in->sin_port);
+
+		out[0] = PPM_AF_INET;
+		memcpy(out + 1, &in->sin_addr.s_addr, 4);
+		memcpy(out + 5, &port, 2);
+		n = 7;
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		u16 port = ntohs(in6->sin6_port);
+
+		out[0] = PPM_AF_INET6;
+		memcpy(out + 1, &in6->sin6_addr, 16);
+		memcpy(out + 17, &port, 2);
+		n = 19;
+		break;
+	}
+	case AF_UNIX: {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+		u32 plen = strnlen(un->sun_path, min_t(int, UNIX_PATH_MAX, len - (int)sizeof(sa_family_t)));
+
+		out[0] = PPM_AF_UNIX;
+		memcpy(out + 1, un->sun_path, plen);
+		out[1 + plen] = '\0';
+		n = plen + 2;
+		break;
+	}
+	default:
+		eb_empty(b);
+		return;
+	}
+	eb_bytes(b, out, n);
+}
+
+/* A sockaddr from user memory (connect's and bind's argument). */
+static int user_sockaddr(unsigned long uptr, unsigned long ulen, struct sockaddr_storage *ss)
+{
+	int len = min_t(unsigned long, ulen, sizeof(*ss));
+
+	memset(ss, 0, sizeof(*ss));
+	if (!uptr || len <= 0)
+		return -EINVAL;
+	if (copy_from_user_nofault(ss, (const void __user *)uptr, len))
+		return -EFAULT;
+	return len;
+}
+
+/*
+ * A connection tuple of the socket behind `fd`: family, then source and destination. The kernel's own
+ * view of the local end is read from the socket without taking its lock (probes may not sleep); the
+ * remote end is the socket's peer, or `peer` when given (a connect that has not completed).
+ * `inbound` puts the remote end first, as accepted connections are shown.
+ */
+static void eb_socktuple(struct event_builder *b, int fd, const struct sockaddr_storage *peer, bool inbound)
+{
+	char out[1 + 16 + 2 + 16 + 2];
+	struct socket *sock;
+	struct sock *sk;
+	int err;
+	u32 n = 0;
+
+	sock = sockfd_lookup(fd, &err);
+	if (!sock || !sock->sk) {
+		if (sock)
+			sockfd_put(sock);
+		eb_empty(b);
+		return;
+	}
+	sk = sock->sk;
+	if (sk->sk_family == AF_INET) {
+		__be32 laddr = sk->sk_rcv_saddr, raddr = sk->sk_daddr;
+		u16 lport = sk->sk_num, rport = ntohs(sk->sk_dport);
+
+		if (peer && peer->ss_family == AF_INET) {
+			raddr = ((const struct sockaddr_in *)peer)->sin_addr.s_addr;
+			rport = ntohs(((const struct sockaddr_in *)peer)->sin_port);
+		}
+		out[0] = PPM_AF_INET;
+		memcpy(out + 1, inbound ? &raddr : &laddr, 4);
+		memcpy(out + 5, inbound ? &rport : &lport, 2);
+		memcpy(out + 7, inbound ? &laddr : &raddr, 4);
+		memcpy(out + 11, inbound ? &lport : &rport, 2);
+		n = 13;
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (sk->sk_family == AF_INET6) {
+		struct in6_addr laddr = sk->sk_v6_rcv_saddr, raddr = sk->sk_v6_daddr;
+		u16 lport = sk->sk_num, rport = ntohs(sk->sk_dport);
+
+		if (peer && peer->ss_family == AF_INET6) {
+			raddr = ((const struct sockaddr_in6 *)peer)->sin6_addr;
+			rport = ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+		}
+		out[0] = PPM_AF_INET6;
+		memcpy(out + 1, inbound ? &raddr : &laddr, 16);
+		memcpy(out + 17, inbound ? &rport : &lport, 2);
+		memcpy(out + 19, inbound ? &laddr : &raddr, 16);
+		memcpy(out + 35, inbound ? &lport : &rport, 2);
+		n = 37;
+#endif
+	}
+	sockfd_put(sock);
+	if (n)
+		eb_bytes(b, out, n);
+	else
+		eb_empty(b);
+}
+
 /* --- per event --- */
 
 void fill_procexit(struct event_builder *b, struct task_struct *p)
@@ -580,6 +713,46 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 		eb_u32(b, a[0]);
 		eb_u32(b, a[1]);
 		eb_u32(b, a[2]);
+		break;
+	case PPME_SOCKET_CONNECT_E: {
+		struct sockaddr_storage ss;
+
+		eb_u64(b, (s64)(int)a[0]);
+		eb_sockaddr(b, &ss, user_sockaddr(a[1], a[2], &ss));
+		break;
+	}
+	case PPME_SOCKET_CONNECT_X: {
+		struct sockaddr_storage ss;
+		int len = user_sockaddr(a[1], a[2], &ss);
+
+		eb_u64(b, ret);
+		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, false);
+		break;
+	}
+	case PPME_SOCKET_BIND_E:
+		eb_u64(b, (s64)(int)a[0]);
+		break;
+	case PPME_SOCKET_BIND_X: {
+		struct sockaddr_storage ss;
+
+		eb_u64(b, ret);
+		eb_sockaddr(b, &ss, user_sockaddr(a[1], a[2], &ss));
+		break;
+	}
+	case PPME_SOCKET_LISTEN_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, a[1]);
+		break;
+	case PPME_SOCKET_ACCEPT4_5_E:
+		eb_u32(b, a[3]);
+		break;
+	case PPME_SOCKET_ACCEPT_5_X:
+	case PPME_SOCKET_ACCEPT4_5_X:
+		eb_u64(b, ret);
+		if (ret >= 0)
+			eb_socktuple(b, (int)ret, NULL, true);
+		else
+			eb_empty(b);
 		break;
 	case PPME_SYSCALL_KILL_E:
 		eb_u64(b, (s64)(int)a[0]);

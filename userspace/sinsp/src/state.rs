@@ -723,8 +723,14 @@ impl State {
         else {
             return;
         };
+        // Only a connection that was made (or is being made) learns its protocol.
+        const EINPROGRESS: i64 = -115;
+        let connected = matches!(named_int(event, "res"), Some(0) | Some(EINPROGRESS));
         let pid = self.pid_of(tid);
         if let Some(info) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) {
+            if connected && info.l4 == L4Proto::Unknown {
+                info.l4 = State::l4_of(info.socket_type);
+            }
             State::apply_tuple(info, tuple);
         }
     }

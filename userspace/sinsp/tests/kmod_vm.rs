@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use scap::event::Value;
+use scap::event::{SockAddr, SockTuple, Value};
 use scap::savefile::{Block, Reader};
 use scap::schema::ppme;
 use test_infra::initramfs::Initramfs;
@@ -231,11 +231,44 @@ fn kmod_captures_the_reference_workload_exactly() {
         .expect("unlink");
     assert_eq!(text(param(unlink, "path")), "/tmp/ref-out2");
     assert_eq!(count(ppme::SOCKET_SOCKET_X), 2);
+    let localhost = std::net::Ipv4Addr::LOCALHOST;
+    let bind = mine
+        .iter()
+        .find(|e| e.event_type() == ppme::SOCKET_BIND_X)
+        .expect("bind");
+    assert_eq!(
+        param(bind, "addr"),
+        Some(Value::SockAddr(SockAddr::Inet(localhost, 4242)))
+    );
     let connect = mine
         .iter()
         .find(|e| e.event_type() == ppme::SOCKET_CONNECT_X)
         .expect("connect");
     assert_eq!(int(param(connect, "res")), 0);
+    let Some(Value::SockTuple(SockTuple::Inet {
+        sip,
+        sport,
+        dip,
+        dport,
+    })) = param(connect, "tuple")
+    else {
+        panic!("connect carries its tuple: {:?}", param(connect, "tuple"));
+    };
+    assert_eq!((sip, dip, dport), (localhost, localhost, 4242));
+    // The accepted connection is shown from the client's side: its address first.
+    let accept = mine
+        .iter()
+        .find(|e| e.event_type() == ppme::SOCKET_ACCEPT_5_X)
+        .expect("accept");
+    assert_eq!(
+        param(accept, "tuple"),
+        Some(Value::SockTuple(SockTuple::Inet {
+            sip: localhost,
+            sport,
+            dip: localhost,
+            dport: 4242
+        }))
+    );
     // The fork's child runs /bin/true with its argument, then exits. (The enter event's filename can
     // be empty: in the child the page holding the string is not mapped yet, and probes may not fault.)
     let execs: Vec<_> = parsed
