@@ -318,3 +318,91 @@ fn kmod_captures_the_reference_workload_exactly() {
         "sinsp and sysdig read the live capture differently; first: {first:?}"
     );
 }
+
+/// A syscall storm into a small ring: drops are counted and reported, the kernel stays healthy, and the
+/// capture goes on (the workload that runs after the storm is captured whole).
+#[test]
+fn kmod_storm_overflows_counts_drops_and_capture_resumes() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_driver(work.path());
+    let workload = build_workload(work.path());
+    let kernel = Kernel::fetch(RELEASE).expect("kernel package");
+    let script = "ifconfig lo 127.0.0.1 up\n\
+        echo refhost > /etc/hostname\n\
+        insmod /scap.ko ring_buffer_size=65536 || exit 10\n\
+        /sinsp --driver kmod -w /tmp/cap.scap > /dev/null 2> /tmp/sinsp.err &\n\
+        sp=$!\n\
+        sleep 2\n\
+        dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null\n\
+        sleep 1\n\
+        /workload 3>&-\n\
+        sleep 1\n\
+        kill -INT $sp; wait $sp; result sinsp $?\n\
+        sendfile /tmp/cap.scap cap\n\
+        sendfile /tmp/sinsp.err err\n\
+        rmmod scap || exit 11\n";
+    let mut fs = Initramfs::new(script);
+    fs.add_file(&ko, "/scap.ko", 0o644);
+    fs.add_file(&workload, "/workload", 0o755);
+    fs.add_program(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")
+        .expect("sinsp and its libraries");
+    let vm = run(
+        &kernel,
+        &fs,
+        &VmConfig {
+            timeout: Duration::from_secs(240),
+            ..VmConfig::default()
+        },
+    )
+    .expect("guest runs");
+    let err = String::from_utf8_lossy(vm.files.get("err").map(Vec::as_slice).unwrap_or_default())
+        .into_owned();
+    assert_eq!(vm.exit_status, Some(0), "sinsp said: {err}");
+    vm.check_health()
+        .expect("a storm leaves the kernel healthy");
+    // "sinsp: N events seen by the driver, M dropped (buffer full B, ...)"
+    let buffer_full: u64 = err
+        .split("buffer full ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sinsp reports its drops: {err}"));
+    assert!(
+        buffer_full > 1000,
+        "a 100,000-call storm into a 64 KiB ring drops events: {err}"
+    );
+    eprintln!("storm: {}", err.trim());
+
+    let cap = work.path().join("cap.scap");
+    std::fs::write(&cap, &vm.files["cap"]).expect("capture");
+    let mut reader = Reader::open(&cap).expect("the capture reads");
+    let mut raw = Vec::new();
+    while let Some(block) = reader.next_block().expect("well-formed capture") {
+        if let Block::Event { event, .. } = block {
+            raw.push(event.as_bytes().to_vec());
+        }
+    }
+    let events: Vec<scap::event::Event<'_>> = raw
+        .iter()
+        .map(|e| scap::event::Event::parse(e).expect("event"))
+        .collect();
+    let tid = events
+        .iter()
+        .find(|e| {
+            e.event_type() == ppme::SYSCALL_EXECVE_19_X && text(param(e, "comm")) == "workload"
+        })
+        .map(|e| e.tid())
+        .expect("the workload after the storm is captured");
+    let opens = events
+        .iter()
+        .filter(|e| {
+            e.tid() == tid
+                && e.event_type() == ppme::SYSCALL_OPENAT_2_X
+                && text(param(e, "name")) == "/etc/hostname"
+        })
+        .count();
+    assert_eq!(
+        opens, 100,
+        "capture resumed after the storm: every open of the workload is there"
+    );
+}
