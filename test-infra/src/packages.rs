@@ -13,6 +13,30 @@ pub fn cache_dir() -> PathBuf {
     }
 }
 
+/// Holds the cache's lock: downloads and unpacking are serialized across the tests of one run (threads)
+/// and across runs (processes), which would otherwise trip over each other's half-made directories.
+struct CacheLock {
+    _file: std::fs::File,
+}
+
+impl CacheLock {
+    fn take() -> Result<CacheLock, Error> {
+        use std::os::fd::AsRawFd;
+        let dir = cache_dir();
+        std::fs::create_dir_all(&dir)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))?;
+        // SAFETY: flock on a descriptor we own; it is released when the file is closed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(Error::Io(std::io::Error::last_os_error()));
+        }
+        Ok(CacheLock { _file: file })
+    }
+}
+
 fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
     let out = cmd.output().map_err(|e| Error::Tool {
         what: what.to_owned(),
@@ -114,6 +138,7 @@ pub struct Kernel {
 impl Kernel {
     /// Fetches and unpacks `linux-image-<release>`.
     pub fn fetch(release: &str) -> Result<Kernel, Error> {
+        let _lock = CacheLock::take()?;
         let deb = fetch_deb(&format!("linux-image-{release}"))?;
         let root = cache_dir().join("kernels").join(release);
         unpack(&[deb], &root)?;
@@ -143,6 +168,7 @@ impl Kernel {
 /// The build tree (`KERNELDIR`) of a Debian kernel: `linux-headers-<release>`, its `-common` package and
 /// `linux-kbuild-<major.minor>`, unpacked together and made to work outside `/usr/src`.
 pub fn kernel_headers(release: &str) -> Result<PathBuf, Error> {
+    let _lock = CacheLock::take()?;
     let headers = format!("linux-headers-{release}");
     let mut debs = vec![fetch_deb(&headers)?];
     // The flavour package depends on its common tree and on kbuild; their names vary by series
