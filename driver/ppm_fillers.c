@@ -21,6 +21,8 @@
 #include <linux/un.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
+#include <linux/mman.h>
+#include <linux/uio.h>
 
 #include "ppm_events.h"
 
@@ -319,6 +321,102 @@ static u32 clone_flags_to_ppm(unsigned long flags)
 	if (flags & CLONE_NEWCGROUP)
 		res |= PPM_CL_CLONE_NEWCGROUP;
 	return res;
+}
+
+static u32 prot_flags_to_ppm(unsigned long prot)
+{
+	u32 res = 0;
+
+	if (prot & PROT_READ)
+		res |= PPM_PROT_READ;
+	if (prot & PROT_WRITE)
+		res |= PPM_PROT_WRITE;
+	if (prot & PROT_EXEC)
+		res |= PPM_PROT_EXEC;
+	if (prot & PROT_SEM)
+		res |= PPM_PROT_SEM;
+	if (prot & PROT_GROWSDOWN)
+		res |= PPM_PROT_GROWSDOWN;
+	if (prot & PROT_GROWSUP)
+		res |= PPM_PROT_GROWSUP;
+	return res;
+}
+
+static u32 mmap_flags_to_ppm(unsigned long flags)
+{
+	u32 res = 0;
+
+	if (flags & MAP_SHARED)
+		res |= PPM_MAP_SHARED;
+	if (flags & MAP_PRIVATE)
+		res |= PPM_MAP_PRIVATE;
+	if (flags & MAP_FIXED)
+		res |= PPM_MAP_FIXED;
+	if (flags & MAP_ANONYMOUS)
+		res |= PPM_MAP_ANONYMOUS;
+#ifdef MAP_32BIT
+	if (flags & MAP_32BIT)
+		res |= PPM_MAP_32BIT;
+#endif
+	if (flags & MAP_NORESERVE)
+		res |= PPM_MAP_NORESERVE;
+	if (flags & MAP_POPULATE)
+		res |= PPM_MAP_POPULATE;
+	if (flags & MAP_NONBLOCK)
+		res |= PPM_MAP_NONBLOCK;
+	if (flags & MAP_GROWSDOWN)
+		res |= PPM_MAP_GROWSDOWN;
+	if (flags & MAP_DENYWRITE)
+		res |= PPM_MAP_DENYWRITE;
+	if (flags & MAP_EXECUTABLE)
+		res |= PPM_MAP_EXECUTABLE;
+	if (flags & MAP_LOCKED)
+		res |= PPM_MAP_LOCKED;
+	return res;
+}
+
+/* vm_size, vm_rss, vm_swap of the current process, in KiB. */
+static void eb_vm(struct event_builder *b)
+{
+	struct mm_struct *mm = current->mm;
+
+	eb_u32(b, mm ? mm->total_vm << (PAGE_SHIFT - 10) : 0);
+	eb_u32(b, mm ? get_mm_rss(mm) << (PAGE_SHIFT - 10) : 0);
+	eb_u32(b, mm ? get_mm_counter(mm, MM_SWAPENTS) << (PAGE_SHIFT - 10) : 0);
+}
+
+/*
+ * The data of a vectored read or write: the segments' bytes back to back, up to `len` and the snaplen.
+ * Also returns the total size the iovecs describe.
+ */
+static void eb_user_iov(struct event_builder *b, unsigned long uiov, unsigned long iovcnt, u64 len, u64 *total)
+{
+	struct iovec iov[16];
+	unsigned long n = min_t(unsigned long, iovcnt, ARRAY_SIZE(iov));
+	u32 room, copied = 0;
+	unsigned long i;
+
+	*total = 0;
+	if (b->cur >= b->nparams)
+		return;
+	if (!uiov || !n || copy_from_user_nofault(iov, (const void __user *)uiov, n * sizeof(iov[0]))) {
+		eb_empty(b);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		*total += iov[i].iov_len;
+	room = min_t(u64, min_t(u64, len, b->snaplen), b->size - b->off);
+	for (i = 0; i < n && copied < room; i++) {
+		u32 chunk = min_t(u64, iov[i].iov_len, room - copied);
+
+		if (chunk && copy_from_user_nofault(b->buf + b->off + copied, iov[i].iov_base, chunk)) {
+			b->faulted = true;
+			break;
+		}
+		copied += chunk;
+	}
+	eb_lens(b)[b->cur++] = copied;
+	b->off += copied;
 }
 
 /* --- process information, shared by execve and clone exits --- */
@@ -753,6 +851,125 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 			eb_socktuple(b, (int)ret, NULL, true);
 		else
 			eb_empty(b);
+		break;
+	case PPME_SYSCALL_PIPE_X: {
+		int fds[2] = { -1, -1 };
+
+		eb_u64(b, ret);
+		if (ret == 0 && copy_from_user_nofault(fds, (const void __user *)a[0], sizeof(fds)))
+			b->faulted = true;
+		eb_u64(b, (s64)fds[0]);
+		eb_u64(b, (s64)fds[1]);
+		break;
+	}
+	case PPME_SOCKET_SHUTDOWN_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u8(b, a[1]);
+		break;
+	case PPME_SOCKET_SENDTO_E: {
+		struct sockaddr_storage ss;
+		int len = user_sockaddr(a[4], a[5], &ss);
+
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, false);
+		break;
+	}
+	case PPME_SOCKET_SENDTO_X:
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], a[2]);
+		break;
+	case PPME_SOCKET_RECVFROM_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SOCKET_RECVFROM_X: {
+		struct sockaddr_storage ss;
+		int addrlen = 0, len = -1;
+
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
+		if (ret >= 0 && a[4] && a[5] &&
+		    !copy_from_user_nofault(&addrlen, (const void __user *)a[5], sizeof(addrlen)))
+			len = user_sockaddr(a[4], addrlen, &ss);
+		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, true);
+		break;
+	}
+	case PPME_SYSCALL_READV_E:
+		eb_u64(b, (s64)(int)a[0]);
+		break;
+	case PPME_SYSCALL_READV_X: {
+		u32 *size;
+		u64 total;
+
+		eb_u64(b, ret);
+		/* size precedes data, but is only known once the iovecs are read: fill it afterwards. */
+		size = (u32 *)(b->buf + b->off);
+		eb_u32(b, 0);
+		eb_user_iov(b, a[1], a[2], ret > 0 ? ret : 0, &total);
+		*size = total;
+		break;
+	}
+	case PPME_SYSCALL_WRITEV_E: {
+		struct iovec iov[16];
+		unsigned long n = min_t(unsigned long, a[2], ARRAY_SIZE(iov)), i;
+		u32 total = 0;
+
+		if (a[1] && n && !copy_from_user_nofault(iov, (const void __user *)a[1], n * sizeof(iov[0])))
+			for (i = 0; i < n; i++)
+				total += iov[i].iov_len;
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, total);
+		break;
+	}
+	case PPME_SYSCALL_WRITEV_X: {
+		u64 total;
+
+		eb_u64(b, ret);
+		eb_user_iov(b, a[1], a[2], U32_MAX, &total);
+		break;
+	}
+	case PPME_SYSCALL_MMAP_E:
+		eb_u64(b, a[0]);
+		eb_u64(b, a[1]);
+		eb_u32(b, prot_flags_to_ppm(a[2]));
+		eb_u32(b, mmap_flags_to_ppm(a[3]));
+		eb_u64(b, (s64)(int)a[4]);
+		eb_u64(b, a[5]);
+		break;
+	case PPME_SYSCALL_MMAP_X:
+	case PPME_SYSCALL_MUNMAP_X:
+		eb_u64(b, ret);
+		eb_vm(b);
+		break;
+	case PPME_SYSCALL_MUNMAP_E:
+		eb_u64(b, a[0]);
+		eb_u64(b, a[1]);
+		break;
+	case PPME_SYSCALL_MPROTECT_E:
+		eb_u64(b, a[0]);
+		eb_u64(b, a[1]);
+		eb_u32(b, prot_flags_to_ppm(a[2]));
+		break;
+	case PPME_SYSCALL_SETUID_E:
+	case PPME_SYSCALL_SETGID_E:
+		eb_u32(b, a[0]);
+		break;
+	case PPME_SYSCALL_CHMOD_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_u32(b, a[1] & 07777);
+		break;
+	case PPME_SYSCALL_FCHMOD_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, a[1] & 07777);
+		break;
+	case PPME_SYSCALL_FCHMODAT_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, a[2] & 07777);
 		break;
 	case PPME_SYSCALL_KILL_E:
 		eb_u64(b, (s64)(int)a[0]);

@@ -375,6 +375,12 @@ const struct syscall_evt_pair g_syscall_table[SYSCALL_TABLE_SIZE] = {
 #ifdef __NR_quotactl
 	[__NR_quotactl] = {UF_USED, PPME_SYSCALL_QUOTACTL_E, PPME_SYSCALL_QUOTACTL_X},
 #endif
+#ifdef __NR_setuid
+	[__NR_setuid] = {UF_USED, PPME_SYSCALL_SETUID_E, PPME_SYSCALL_SETUID_X},
+#endif
+#ifdef __NR_setgid
+	[__NR_setgid] = {UF_USED, PPME_SYSCALL_SETGID_E, PPME_SYSCALL_SETGID_X},
+#endif
 #ifdef __NR_setns
 	[__NR_setns] = {UF_USED, PPME_SYSCALL_SETNS_E, PPME_SYSCALL_SETNS_X},
 #endif

@@ -472,6 +472,13 @@ impl State {
                 }
             }
             ppme::SOCKET_SOCKET_X => self.parse_socket_exit(tid, event),
+            ppme::SOCKET_SENDTO_X | ppme::SOCKET_SENDMSG_X => {
+                if let Some(enter) = self.enter_of(tid, ty) {
+                    if let Ok(enter) = Event::parse(&enter) {
+                        self.parse_send_enter(tid, &enter);
+                    }
+                }
+            }
             ppme::SOCKET_BIND_X => self.parse_bind_exit(tid, event),
             ppme::SOCKET_CONNECT_X => self.parse_connect_exit(tid, event),
             ppme::SOCKET_ACCEPT_X
@@ -732,6 +739,30 @@ impl State {
                 info.l4 = State::l4_of(info.socket_type);
             }
             State::apply_tuple(info, tuple);
+        }
+    }
+
+    /// A datagram sent to an address names an unconnected socket after that address once the send
+    /// returns, as libsinsp does; `enter` is the send's enter event, which carries the tuple.
+    fn parse_send_enter(&mut self, tid: i64, event: &Event<'_>) {
+        let Some(fd) = named_int(event, "fd") else {
+            return;
+        };
+        let Some(Value::SockTuple(tuple)) =
+            event.param_by_name("tuple").and_then(|p| p.value().ok())
+        else {
+            return;
+        };
+        let pid = self.pid_of(tid);
+        if let Some(info) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&fd)) {
+            if info.endpoints.is_none()
+                && matches!(info.kind, FdKind::Ipv4Socket | FdKind::Ipv6Socket)
+            {
+                if info.l4 == L4Proto::Unknown {
+                    info.l4 = State::l4_of(info.socket_type);
+                }
+                State::apply_tuple(info, tuple);
+            }
         }
     }
 

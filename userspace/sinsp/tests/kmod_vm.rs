@@ -406,3 +406,168 @@ fn kmod_storm_overflows_counts_drops_and_capture_resumes() {
         "capture resumed after the storm: every open of the workload is there"
     );
 }
+
+/// The second workload (`driver/tests/syscalls.c`): pipes, dup2, the chmod family, memory maps, vectored
+/// I/O, UDP and set*id, each checked parameter by parameter.
+#[test]
+fn kmod_fills_pipe_chmod_mmap_vector_udp_and_setid_calls() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_driver(work.path());
+    let bin = work.path().join("syscalls");
+    let src = repo().join("driver/tests/syscalls.c");
+    assert!(Command::new("gcc")
+        .args(["-O0", "-static", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("gcc")
+        .success());
+    let kernel = Kernel::fetch(RELEASE).expect("kernel package");
+    let script = "ifconfig lo 127.0.0.1 up\n\
+        insmod /scap.ko || exit 10\n\
+        /sinsp --driver kmod -w /tmp/cap.scap > /dev/null 2> /tmp/sinsp.err &\n\
+        sp=$!\n\
+        sleep 2\n\
+        /syscalls 3>&-\n\
+        sleep 1\n\
+        kill -INT $sp; wait $sp; result sinsp $?\n\
+        sendfile /tmp/cap.scap cap\n\
+        rmmod scap || exit 11\n";
+    let mut fs = Initramfs::new(script);
+    fs.add_file(&ko, "/scap.ko", 0o644);
+    fs.add_file(&bin, "/syscalls", 0o755);
+    fs.add_program(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")
+        .expect("sinsp and its libraries");
+    let vm = run(
+        &kernel,
+        &fs,
+        &VmConfig {
+            timeout: Duration::from_secs(240),
+            ..VmConfig::default()
+        },
+    )
+    .expect("guest runs");
+    assert_eq!(vm.exit_status, Some(0), "console:\n{}", vm.console);
+    vm.check_health().expect("healthy");
+    let cap = work.path().join("cap.scap");
+    std::fs::write(&cap, &vm.files["cap"]).expect("capture");
+    let mut reader = Reader::open(&cap).expect("reads");
+    let mut raw = Vec::new();
+    while let Some(block) = reader.next_block().expect("well-formed") {
+        if let Block::Event { event, .. } = block {
+            raw.push(event.as_bytes().to_vec());
+        }
+    }
+    let all: Vec<scap::event::Event<'_>> = raw
+        .iter()
+        .map(|e| scap::event::Event::parse(e).expect("event"))
+        .collect();
+    let tid = all
+        .iter()
+        .find(|e| {
+            e.event_type() == ppme::SYSCALL_EXECVE_19_X && text(param(e, "comm")) == "syscalls"
+        })
+        .map(|e| e.tid())
+        .expect("the workload runs");
+    let mine: Vec<_> = all.iter().filter(|e| e.tid() == tid).collect();
+    let one = |ty: u16| -> &scap::event::Event<'_> {
+        let found: Vec<_> = mine.iter().filter(|e| e.event_type() == ty).collect();
+        assert_eq!(found.len(), 1, "one event of type {ty}");
+        found[0]
+    };
+    let pipe = one(ppme::SYSCALL_PIPE_X);
+    assert_eq!(int(param(pipe, "res")), 0);
+    assert_eq!((int(param(pipe, "fd1")), int(param(pipe, "fd2"))), (3, 4));
+    let chmod = one(ppme::SYSCALL_CHMOD_X);
+    assert_eq!(
+        (text(param(chmod, "filename")), int(param(chmod, "mode"))),
+        ("/tmp/f".to_owned(), 0o600)
+    );
+    assert_eq!(int(param(one(ppme::SYSCALL_FCHMOD_X), "mode")), 0o640);
+    let fchmodat = one(ppme::SYSCALL_FCHMODAT_X);
+    assert_eq!(
+        (
+            int(param(fchmodat, "dirfd")),
+            text(param(fchmodat, "filename")),
+            int(param(fchmodat, "mode"))
+        ),
+        (-100, "f".to_owned(), 0o644)
+    );
+    let mmap = one(ppme::SYSCALL_MMAP_E);
+    // PPM_PROT_READ|PPM_PROT_WRITE, PPM_MAP_PRIVATE|PPM_MAP_ANONYMOUS
+    assert_eq!(
+        (
+            int(param(mmap, "length")),
+            int(param(mmap, "prot")),
+            int(param(mmap, "flags"))
+        ),
+        (8192, 3, 2 | 8)
+    );
+    assert!(int(param(one(ppme::SYSCALL_MMAP_X), "res")) != 0);
+    // libc's start-up protects its own pages too: look for the workload's 8 KiB mapping.
+    let ours_8k = |ty: u16| {
+        mine.iter()
+            .filter(|e| e.event_type() == ty && int(param(e, "length")) == 8192)
+            .count()
+    };
+    let mprotect = mine
+        .iter()
+        .find(|e| e.event_type() == ppme::SYSCALL_MPROTECT_E && int(param(e, "length")) == 8192);
+    assert_eq!(mprotect.map(|e| int(param(e, "prot"))), Some(1));
+    assert_eq!(ours_8k(ppme::SYSCALL_MUNMAP_E), 1);
+    assert_eq!(int(param(one(ppme::SYSCALL_WRITEV_E), "size")), 11);
+    assert_eq!(
+        text(param(one(ppme::SYSCALL_WRITEV_X), "data")),
+        "hello world"
+    );
+    let readv = one(ppme::SYSCALL_READV_X);
+    assert_eq!(
+        (
+            int(param(readv, "res")),
+            int(param(readv, "size")),
+            text(param(readv, "data"))
+        ),
+        (11, 11, "hello world".to_owned())
+    );
+    assert_eq!(text(param(one(ppme::SOCKET_SENDTO_X), "data")), "udp!");
+    let recv = one(ppme::SOCKET_RECVFROM_X);
+    assert_eq!(text(param(recv, "data")), "udp!");
+    let localhost = std::net::Ipv4Addr::LOCALHOST;
+    let Some(Value::SockTuple(SockTuple::Inet {
+        sip, dip, dport, ..
+    })) = param(recv, "tuple")
+    else {
+        panic!("recvfrom carries its tuple: {:?}", param(recv, "tuple"));
+    };
+    assert_eq!((sip, dip, dport), (localhost, localhost, 5353));
+    assert_eq!(int(param(one(ppme::SYSCALL_SETUID_E), "uid")), 0);
+    assert_eq!(int(param(one(ppme::SYSCALL_SETGID_E), "gid")), 0);
+
+    // After a recvfrom on the bound UDP socket, sysdig 0.29.3 names that socket with a destination read
+    // from the wrong offset of the tuple (e.g. 233.20.3.0, the bytes of port 5353); sinsp keeps the
+    // bound address. That socket's close is left out of the comparison.
+    let filter = "proc.name=syscalls and not (evt.type=close and fd.sport=5353)";
+    let ours = Command::new(env!("CARGO_BIN_EXE_sinsp"))
+        .arg("-r")
+        .arg(&cap)
+        .arg(filter)
+        .env("TZ", "UTC")
+        .output()
+        .expect("sinsp");
+    let theirs = Command::new("sysdig")
+        .arg("-r")
+        .arg(&cap)
+        .arg(filter)
+        .env("TZ", "UTC")
+        .output()
+        .expect("sysdig");
+    let (ours, theirs) = (
+        String::from_utf8_lossy(&ours.stdout).into_owned(),
+        String::from_utf8_lossy(&theirs.stdout).into_owned(),
+    );
+    let first = ours.lines().zip(theirs.lines()).find(|(a, b)| a != b);
+    assert!(
+        first.is_none() && ours.lines().count() == theirs.lines().count(),
+        "sinsp and sysdig differ; first: {first:?}"
+    );
+}
