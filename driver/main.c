@@ -22,6 +22,8 @@
 #include <linux/timekeeping.h>
 #include <linux/version.h>
 #include <linux/mutex.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/cputime.h>
 #include <linux/compat.h>
 #include <asm/syscall.h>
 
@@ -368,11 +370,53 @@ static int ppm_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/* Every thread with its CPU times, for consumers that seed their process table from the driver. */
+static long get_proclist(unsigned long arg)
+{
+	struct ppm_proclist_info __user *user = (struct ppm_proclist_info __user *)arg;
+	struct ppm_proclist_info head;
+	struct ppm_proc_info *entries;
+	struct task_struct *p, *t;
+	s64 n = 0;
+	long ret = 0;
+
+	if (copy_from_user(&head, user, sizeof(head)))
+		return -EFAULT;
+	if (head.max_entries < 0 || head.max_entries > 1000000)
+		return -EINVAL;
+	entries = vmalloc(array_size(max_t(s64, head.max_entries, 1), sizeof(*entries)));
+	if (!entries)
+		return -ENOMEM;
+	rcu_read_lock();
+	for_each_process_thread(p, t) {
+		if (n < head.max_entries) {
+			u64 utime, stime;
+
+			task_cputime_adjusted(t, &utime, &stime);
+			entries[n].pid = t->pid;
+			entries[n].utime = div_u64(utime, NSEC_PER_SEC / USER_HZ);
+			entries[n].stime = div_u64(stime, NSEC_PER_SEC / USER_HZ);
+		}
+		n++;
+	}
+	rcu_read_unlock();
+	head.n_entries = n;
+	if (copy_to_user(user, &head, sizeof(head)) ||
+	    copy_to_user(user->entries, entries, min(n, head.max_entries) * sizeof(*entries)))
+		ret = -EFAULT;
+	else if (n > head.max_entries)
+		ret = -ENOSPC;
+	vfree(entries);
+	return ret;
+}
+
 static long ppm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	u64 __user *out = (u64 __user *)arg;
 	long ret = 0;
 
+	if (cmd == PPM_IOCTL_GET_PROCLIST)
+		return get_proclist(arg);
 	mutex_lock(&g_lock);
 	switch (cmd) {
 	case PPM_IOCTL_ENABLE_CAPTURE:

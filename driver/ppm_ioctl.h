@@ -36,6 +36,20 @@
 #define PPM_IOCTL_GET_API_VERSION _IO(PPM_IOCTL_MAGIC, 24)
 #define PPM_IOCTL_GET_SCHEMA_VERSION _IO(PPM_IOCTL_MAGIC, 25)
 
+/* PPM_IOCTL_GET_PROCLIST: the caller sets max_entries; the driver sets n_entries to the number of threads
+ * and fills up to max_entries entries (-ENOSPC when they did not all fit). */
+struct ppm_proc_info {
+	__u64 pid;
+	__u64 utime;	/* clock ticks */
+	__u64 stime;
+};
+
+struct ppm_proclist_info {
+	__s64 n_entries;
+	__s64 max_entries;
+	struct ppm_proc_info entries[];
+};
+
 /* Versions are packed as major << 44 | minor << 24 | patch. */
 #define PPM_VERSION_PACK(major, minor, patch) \
 	((((__u64)(major)) << 44) | (((__u64)(minor)) << 24) | ((__u64)(patch)))
