@@ -571,3 +571,77 @@ fn kmod_fills_pipe_chmod_mmap_vector_udp_and_setid_calls() {
         "sinsp and sysdig differ; first: {first:?}"
     );
 }
+
+/// Drop-in: Debian's sysdig 0.29.3 captures live from this module (built with the names sysdig expects,
+/// `scap` and `/dev/scap<n>`), and sinsp and sysdig read that capture alike.
+#[test]
+fn debian_sysdig_captures_live_from_the_module() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_driver(work.path());
+    let workload = build_workload(work.path());
+    let kernel = Kernel::fetch(RELEASE).expect("kernel package");
+    let script = "ifconfig lo 127.0.0.1 up\n\
+        echo refhost > /etc/hostname\n\
+        insmod /scap.ko || exit 10\n\
+        timeout -s INT 40 /usr/bin/sysdig -w /tmp/sd.scap > /tmp/sd.out 2>&1 &\n\
+        sp=$!\n\
+        sleep 4\n\
+        /workload 3>&-\n\
+        wait $sp\n\
+        sendfile /tmp/sd.scap cap\n\
+        sendfile /tmp/sd.out out\n\
+        rmmod scap || exit 11\n";
+    let mut fs = Initramfs::new(script);
+    fs.add_file(&ko, "/scap.ko", 0o644);
+    fs.add_file(&workload, "/workload", 0o755);
+    fs.add_program("/usr/bin/sysdig", "/usr/bin/sysdig")
+        .expect("sysdig and its libraries");
+    let vm = run(
+        &kernel,
+        &fs,
+        &VmConfig {
+            timeout: Duration::from_secs(240),
+            ..VmConfig::default()
+        },
+    )
+    .expect("guest runs");
+    let out = String::from_utf8_lossy(vm.files.get("out").map(Vec::as_slice).unwrap_or_default())
+        .into_owned();
+    assert_eq!(vm.exit_status, Some(0), "sysdig said: {out}");
+    assert!(!out.contains("error"), "sysdig runs on this driver: {out}");
+    vm.check_health().expect("healthy");
+    let cap = work.path().join("sd.scap");
+    std::fs::write(&cap, &vm.files["cap"]).expect("capture");
+    let filter = "proc.name=workload";
+    let ours = Command::new(env!("CARGO_BIN_EXE_sinsp"))
+        .arg("-r")
+        .arg(&cap)
+        .arg(filter)
+        .env("TZ", "UTC")
+        .output()
+        .expect("sinsp");
+    let theirs = Command::new("sysdig")
+        .arg("-r")
+        .arg(&cap)
+        .arg(filter)
+        .env("TZ", "UTC")
+        .output()
+        .expect("sysdig");
+    let (ours, theirs) = (
+        String::from_utf8_lossy(&ours.stdout).into_owned(),
+        String::from_utf8_lossy(&theirs.stdout).into_owned(),
+    );
+    let opens = theirs
+        .lines()
+        .filter(|l| l.contains("< openat fd=3(<f>/etc/hostname)"))
+        .count();
+    assert_eq!(
+        opens, 100,
+        "sysdig saw the workload's opens through this driver"
+    );
+    let first = ours.lines().zip(theirs.lines()).find(|(a, b)| a != b);
+    assert!(
+        first.is_none() && ours.lines().count() == theirs.lines().count(),
+        "first difference: {first:?}"
+    );
+}
