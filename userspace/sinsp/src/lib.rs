@@ -2,7 +2,6 @@
 
 pub mod capture;
 pub mod fields;
-pub mod filter;
 pub mod filter_fields;
 pub mod format;
 pub mod inspector;

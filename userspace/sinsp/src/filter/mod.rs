@@ -1,1 +1,0 @@
-//! The sysdig/Falco filter language.
