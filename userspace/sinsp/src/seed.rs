@@ -2,7 +2,7 @@
 
 use scap::savefile::{fd_type, Block, FdDetail, Meta, ProcInfo};
 
-use crate::state::{split_nul_list, Endpoints, FdInfo, FdKind, L4Proto, State, ThreadInfo};
+use crate::state::{split_nul_list, FdInfo, FdKind, L4Proto, State, ThreadInfo};
 
 fn thread_from(p: &ProcInfo) -> ThreadInfo {
     ThreadInfo {
@@ -77,14 +77,8 @@ fn fd_from(t: u8, detail: &FdDetail) -> FdInfo {
             dport,
             l4proto,
         } => {
+            info.set_connection((*sip).into(), *sport, (*dip).into(), *dport);
             info.l4 = l4(*l4proto);
-            info.endpoints = Some(Endpoints {
-                sip: (*sip).into(),
-                sport: *sport,
-                dip: (*dip).into(),
-                dport: *dport,
-            });
-            info.name = format!("{sip}:{sport}->{dip}:{dport}");
         }
         FdDetail::Ipv6 {
             sip,
@@ -93,34 +87,16 @@ fn fd_from(t: u8, detail: &FdDetail) -> FdInfo {
             dport,
             l4proto,
         } => {
+            info.set_connection((*sip).into(), *sport, (*dip).into(), *dport);
             info.l4 = l4(*l4proto);
-            info.endpoints = Some(Endpoints {
-                sip: (*sip).into(),
-                sport: *sport,
-                dip: (*dip).into(),
-                dport: *dport,
-            });
-            info.name = format!("{sip}:{sport}->{dip}:{dport}");
         }
         FdDetail::Ipv4Server { ip, port, l4proto } => {
+            info.set_server((*ip).into(), *port);
             info.l4 = l4(*l4proto);
-            info.endpoints = Some(Endpoints {
-                sip: (*ip).into(),
-                sport: *port,
-                dip: (*ip).into(),
-                dport: *port,
-            });
-            info.name = format!("{ip}:{port}");
         }
         FdDetail::Ipv6Server { ip, port, l4proto } => {
+            info.set_server((*ip).into(), *port);
             info.l4 = l4(*l4proto);
-            info.endpoints = Some(Endpoints {
-                sip: (*ip).into(),
-                sport: *port,
-                dip: (*ip).into(),
-                dport: *port,
-            });
-            info.name = format!("{ip}:{port}");
         }
         FdDetail::Unix { source, dest, name } => {
             info.name = format!("{source:x}->{dest:x} {name}");

@@ -169,6 +169,38 @@ impl FdInfo {
         }
     }
 
+    /// Names a connected socket by its endpoints: `sip:sport->dip:dport`.
+    pub fn set_connection(&mut self, sip: IpAddr, sport: u16, dip: IpAddr, dport: u16) {
+        self.kind = if sip.is_ipv4() {
+            FdKind::Ipv4Socket
+        } else {
+            FdKind::Ipv6Socket
+        };
+        self.endpoints = Some(Endpoints {
+            sip,
+            sport,
+            dip,
+            dport,
+        });
+        self.name = format!("{}->{}", fmt_endpoint(sip, sport), fmt_endpoint(dip, dport));
+    }
+
+    /// Names a listening socket by the address it is bound to: `ip:port`.
+    pub fn set_server(&mut self, ip: IpAddr, port: u16) {
+        self.kind = if ip.is_ipv4() {
+            FdKind::Ipv4Server
+        } else {
+            FdKind::Ipv6Server
+        };
+        self.endpoints = Some(Endpoints {
+            sip: ip,
+            sport: port,
+            dip: ip,
+            dport: port,
+        });
+        self.name = fmt_endpoint(ip, port);
+    }
+
     /// `<f>`, `<4t>`: the tag sysdig prints before the name.
     pub fn tag(&self) -> String {
         let mut tag = String::with_capacity(4);
@@ -651,26 +683,12 @@ impl State {
         };
         match addr {
             Some(Value::SockAddr(SockAddr::Inet(ip, port))) => {
-                info.kind = FdKind::Ipv4Server;
                 info.l4 = State::l4_of(info.socket_type);
-                info.name = fmt_endpoint(IpAddr::V4(ip), port);
-                info.endpoints = Some(Endpoints {
-                    sip: IpAddr::V4(ip),
-                    sport: port,
-                    dip: IpAddr::V4(ip),
-                    dport: port,
-                });
+                info.set_server(ip.into(), port);
             }
             Some(Value::SockAddr(SockAddr::Inet6(ip, port))) => {
-                info.kind = FdKind::Ipv6Server;
                 info.l4 = State::l4_of(info.socket_type);
-                info.name = fmt_endpoint(IpAddr::V6(ip), port);
-                info.endpoints = Some(Endpoints {
-                    sip: IpAddr::V6(ip),
-                    sport: port,
-                    dip: IpAddr::V6(ip),
-                    dport: port,
-                });
+                info.set_server(ip.into(), port);
             }
             Some(Value::SockAddr(SockAddr::Unix(path))) => {
                 info.name = String::from_utf8_lossy(path).into_owned();
@@ -686,31 +704,13 @@ impl State {
                 sport,
                 dip,
                 dport,
-            } => {
-                info.kind = FdKind::Ipv4Socket;
-                info.endpoints = Some(Endpoints {
-                    sip: sip.into(),
-                    sport,
-                    dip: dip.into(),
-                    dport,
-                });
-                info.name = format!("{sip}:{sport}->{dip}:{dport}");
-            }
+            } => info.set_connection(sip.into(), sport, dip.into(), dport),
             SockTuple::Inet6 {
                 sip,
                 sport,
                 dip,
                 dport,
-            } => {
-                info.kind = FdKind::Ipv6Socket;
-                info.endpoints = Some(Endpoints {
-                    sip: sip.into(),
-                    sport,
-                    dip: dip.into(),
-                    dport,
-                });
-                info.name = format!("{sip}:{sport}->{dip}:{dport}");
-            }
+            } => info.set_connection(sip.into(), sport, dip.into(), dport),
             SockTuple::Unix { source, dest, path } => {
                 info.kind = FdKind::UnixSocket;
                 info.name = format!("{source:x}->{dest:x} {}", String::from_utf8_lossy(path));
