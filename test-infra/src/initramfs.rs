@@ -37,15 +37,9 @@ poweroff -f
 /// What goes into the initramfs.
 #[derive(Debug, Default, Clone)]
 pub struct Initramfs {
-    /// Guest path → (contents source, mode).
-    files: BTreeMap<String, (Source, u32)>,
+    /// Guest path → (host path, mode).
+    files: BTreeMap<String, (PathBuf, u32)>,
     script: String,
-}
-
-#[derive(Debug, Clone)]
-enum Source {
-    Host(PathBuf),
-    Bytes(Vec<u8>),
 }
 
 impl Initramfs {
@@ -64,15 +58,7 @@ impl Initramfs {
     pub fn add_file(&mut self, host: impl AsRef<Path>, guest: &str, mode: u32) -> &mut Self {
         self.files.insert(
             guest.trim_start_matches('/').to_owned(),
-            (Source::Host(host.as_ref().to_owned()), mode),
-        );
-        self
-    }
-
-    pub fn add_bytes(&mut self, bytes: impl Into<Vec<u8>>, guest: &str, mode: u32) -> &mut Self {
-        self.files.insert(
-            guest.trim_start_matches('/').to_owned(),
-            (Source::Bytes(bytes.into()), mode),
+            (host.as_ref().to_owned(), mode),
         );
         self
     }
@@ -110,14 +96,11 @@ impl Initramfs {
     /// Writes the gzip-compressed newc archive to `out`.
     pub fn write(&self, out: &Path) -> Result<(), Error> {
         let mut entries: BTreeMap<String, (Vec<u8>, u32)> = BTreeMap::new();
-        for (guest, (source, mode)) in &self.files {
-            let data = match source {
-                Source::Host(path) => std::fs::read(path).map_err(|e| Error::Tool {
-                    what: format!("reading {}", path.display()),
-                    detail: e.to_string(),
-                })?,
-                Source::Bytes(b) => b.clone(),
-            };
+        for (guest, (path, mode)) in &self.files {
+            let data = std::fs::read(path).map_err(|e| Error::Tool {
+                what: format!("reading {}", path.display()),
+                detail: e.to_string(),
+            })?;
             entries.insert(guest.clone(), (data, 0o100000 | mode));
         }
         entries.insert("init".into(), (self.init().into_bytes(), 0o100755));

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::schema::{self, event_info, Direction, EventInfo, ParamAux, ParamInfo, ParamType};
+use crate::schema::{event_info, Direction, EventInfo, ParamAux, ParamInfo, ParamType};
 
 /// Size of the fixed event header.
 pub const HEADER_LEN: usize = 26;
@@ -590,11 +590,6 @@ impl EventBuilder {
         }
         out
     }
-}
-
-/// Whether the schema marks the event type as unused (`EF_UNUSED`).
-pub fn is_unused(info: &EventInfo) -> bool {
-    info.has_flag(schema::event_flags::UNUSED)
 }
 
 #[cfg(test)]
