@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use scap::event::Event;
 use scap::savefile::{Block, Reader, Writer};
 
 use crate::filter_fields::EventFilter;
@@ -31,6 +32,66 @@ pub struct Summary {
     pub error: Option<String>,
 }
 
+/// Where the events that pass the filter go, for files and live capture alike: their printed lines,
+/// the capture file being written, and the count that `-n` stops at.
+pub struct EventSink<'o, W: Write> {
+    out: &'o mut W,
+    pub writer: Option<Writer>,
+    line: String,
+    pub accepted: u64,
+    max: Option<u64>,
+}
+
+impl<'o, W: Write> EventSink<'o, W> {
+    pub fn new(out: &'o mut W, writer: Option<Writer>, max: Option<u64>) -> Self {
+        EventSink {
+            out,
+            writer,
+            line: String::with_capacity(512),
+            accepted: 0,
+            max,
+        }
+    }
+
+    /// Runs one event through the inspector and sends it on if it passes; true once `-n` is reached.
+    pub fn handle(
+        &mut self,
+        inspector: &mut Inspector,
+        cpu: u16,
+        flags: Option<u32>,
+        event: &Event<'_>,
+    ) -> Result<bool> {
+        self.line.clear();
+        if inspector.process(cpu, event, &mut self.line) != Verdict::Accepted {
+            return Ok(false);
+        }
+        self.accepted += 1;
+        if !self.line.is_empty() {
+            self.line.push('\n');
+            self.out
+                .write_all(self.line.as_bytes())
+                .context("writing output")?;
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.write_event(cpu, flags, event)
+                .context("writing the capture file")?;
+        }
+        Ok(self.max.is_some_and(|max| self.accepted >= max))
+    }
+
+    pub fn flush(&mut self) {
+        self.out.flush().ok();
+    }
+
+    /// Completes the capture file, if one is being written.
+    pub fn finish(self) -> Result<()> {
+        if let Some(w) = self.writer {
+            w.finish().context("finishing the capture file")?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads `options.input`, printing to `out` and writing to `options.write`.
 pub fn read_file(
     options: &CaptureOptions,
@@ -40,7 +101,7 @@ pub fn read_file(
 ) -> Result<Summary> {
     let mut reader = Reader::open(&options.input)
         .with_context(|| format!("cannot read {}", options.input.display()))?;
-    let mut writer = match &options.write {
+    let writer = match &options.write {
         Some(path) => Some(
             Writer::create(path, options.compress)
                 .with_context(|| format!("cannot create {}", path.display()))?,
@@ -49,7 +110,7 @@ pub fn read_file(
     };
     let mut inspector = Inspector::new(output, filter, options.render);
     let mut summary = Summary::default();
-    let mut line = String::with_capacity(512);
+    let mut sink = EventSink::new(out, writer, options.max_events);
     loop {
         let block = match reader.next_block() {
             Ok(Some(block)) => block,
@@ -61,37 +122,20 @@ pub fn read_file(
         };
         match block {
             Block::Event { cpu, flags, event } => {
-                line.clear();
                 summary.events_read += 1;
-                if inspector.process(cpu, &event, &mut line) != Verdict::Accepted {
-                    continue;
-                }
-                summary.events_accepted += 1;
-                if !line.is_empty() {
-                    line.push('\n');
-                    out.write_all(line.as_bytes()).context("writing output")?;
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.write_event(cpu, flags, &event)
-                        .context("writing the capture file")?;
-                }
-                if options
-                    .max_events
-                    .is_some_and(|max| summary.events_accepted >= max)
-                {
+                if sink.handle(&mut inspector, cpu, flags, &event)? {
                     break;
                 }
             }
             other @ Block::Meta { .. } => {
                 seed::apply_block(&mut inspector.state, &other);
-                if let Some(w) = writer.as_mut() {
+                if let Some(w) = sink.writer.as_mut() {
                     w.write_block(&other).context("writing the capture file")?;
                 }
             }
         }
     }
-    if let Some(w) = writer {
-        w.finish().context("finishing the capture file")?;
-    }
+    summary.events_accepted = sink.accepted;
+    sink.finish()?;
     Ok(summary)
 }

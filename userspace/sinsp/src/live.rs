@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use scap::engine::{Engine, Next, Stats};
 use scap::savefile::{Block, Group, MachineInfo, Meta, ProcInfo, User, UserList, Writer};
 
+use crate::capture::EventSink;
 use crate::filter_fields::EventFilter;
-use crate::inspector::{Inspector, Output, Verdict};
+use crate::inspector::{Inspector, Output};
 use crate::render::RenderOptions;
 use crate::seed;
 
@@ -173,7 +174,7 @@ pub fn capture(
     let procs = scan_processes();
     let users = scan_users();
     let mut inspector = Inspector::new(output, filter, options.render);
-    let mut writer = match &options.write {
+    let writer = match &options.write {
         Some(path) => {
             let mut w = Writer::create(path, options.compress)
                 .with_context(|| format!("cannot create {}", path.display()))?;
@@ -214,30 +215,16 @@ pub fn capture(
     };
     seed_state(&mut inspector);
     engine.start().context("starting the capture")?;
-    let mut accepted = 0u64;
-    let mut line = String::with_capacity(512);
+    let mut sink = EventSink::new(out, writer, options.max_events);
     while !STOP.load(Ordering::SeqCst) {
         match engine.next().context("reading events")? {
             Next::Event(ev) => {
-                line.clear();
-                if inspector.process(ev.cpu, &ev.event, &mut line) != Verdict::Accepted {
-                    continue;
-                }
-                accepted += 1;
-                if !line.is_empty() {
-                    line.push('\n');
-                    out.write_all(line.as_bytes()).context("writing output")?;
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.write_event(ev.cpu, ev.flags, &ev.event)
-                        .context("writing the capture file")?;
-                }
-                if options.max_events.is_some_and(|m| accepted >= m) {
+                if sink.handle(&mut inspector, ev.cpu, ev.flags, &ev.event)? {
                     break;
                 }
             }
             Next::Timeout => {
-                out.flush().ok();
+                sink.flush();
                 std::thread::sleep(Duration::from_millis(10));
             }
             Next::Eof => break,
@@ -245,8 +232,6 @@ pub fn capture(
     }
     let stats = engine.stats();
     engine.stop().ok();
-    if let Some(w) = writer {
-        w.finish().context("finishing the capture file")?;
-    }
+    sink.finish()?;
     Ok(stats)
 }
