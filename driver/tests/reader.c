@@ -5,6 +5,7 @@
  * Usage: reader DEVICE COMMAND [ARGS...]
  */
 #include <fcntl.h>
+#include <linux/types.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@ use test_infra::vm::{run, VmConfig};
 #[derive(Parser)]
 #[command(
     about = "Boot Debian kernels under qemu (TCG) to test drivers",
-    after_help = "Example:\n  test-infra vm-run --kernel 6.1.0-47-amd64 --file target/scap.ko:/scap.ko \\\n      --script test.sh   # test.sh may call: result KEY VALUE; sendfile PATH NAME"
+    after_help = "Example:\n  test-infra vm-run --kernel 6.1.0-47-amd64 --file target/scap.ko:/scap.ko \\\n      --program target/release/sinsp:/sinsp --script test.sh\n  # test.sh may call: result KEY VALUE; sendfile PATH NAME (files come back into --out)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +30,9 @@ enum Cmd {
         /// HOST:GUEST file to put in the guest (repeatable).
         #[arg(long = "file", value_name = "HOST:GUEST")]
         files: Vec<String>,
+        /// HOST:GUEST dynamically linked program to put in the guest with its libraries (repeatable).
+        #[arg(long = "program", value_name = "HOST:GUEST")]
+        programs: Vec<String>,
         /// Shell script run in the guest (busybox sh).
         #[arg(long)]
         script: PathBuf,
@@ -45,6 +48,7 @@ fn main() -> Result<ExitCode> {
     let Cmd::VmRun {
         kernel,
         files,
+        programs,
         script,
         out,
         timeout_secs,
@@ -58,6 +62,13 @@ fn main() -> Result<ExitCode> {
             .split_once(':')
             .with_context(|| format!("--file {spec}: expected HOST:GUEST"))?;
         fs.add_file(host, guest, 0o755);
+    }
+    for spec in &programs {
+        let (host, guest) = spec
+            .split_once(':')
+            .with_context(|| format!("--program {spec}: expected HOST:GUEST"))?;
+        fs.add_program(host, guest)
+            .with_context(|| format!("adding {host} and its libraries"))?;
     }
     let config = VmConfig {
         timeout: Duration::from_secs(timeout_secs),

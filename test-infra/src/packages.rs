@@ -173,7 +173,11 @@ pub fn kernel_headers(release: &str) -> Result<PathBuf, Error> {
     let mut debs = vec![fetch_deb(&headers)?];
     // The flavour package depends on its common tree and on kbuild; their names vary by series
     // (`-common-rt`, `linux-kbuild-6.1` against `linux-kbuild-6.12.117+deb12`), so ask apt.
-    for dependency in build_dependencies(&headers)? {
+    let dependencies = kernels::debian::build_dependencies(&headers).map_err(|e| Error::Tool {
+        what: format!("apt-cache show {headers}"),
+        detail: e.to_string(),
+    })?;
+    for dependency in dependencies {
         debs.push(fetch_deb(&dependency)?);
     }
     let root = cache_dir().join("headers").join(release);
@@ -192,56 +196,4 @@ pub fn kernel_headers(release: &str) -> Result<PathBuf, Error> {
         std::fs::write(&makefile, fixed)?;
     }
     Ok(kerneldir)
-}
-
-/// The `linux-headers-*` and `linux-kbuild-*` packages a headers package depends on.
-fn build_dependencies(package: &str) -> Result<Vec<String>, Error> {
-    let out = Command::new("apt-cache")
-        .args(["show", "--no-all-versions", package])
-        .output()
-        .map_err(|e| Error::Tool {
-            what: format!("apt-cache show {package}"),
-            detail: e.to_string(),
-        })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let Some(depends) = text.lines().find_map(|l| l.strip_prefix("Depends:")) else {
-        return Err(Error::Tool {
-            what: format!("apt-cache show {package}"),
-            detail: "no such package (is `apt-get update` done?)".into(),
-        });
-    };
-    Ok(parse_build_dependencies(depends))
-}
-
-fn parse_build_dependencies(depends: &str) -> Vec<String> {
-    depends
-        .split(',')
-        .filter_map(|alt| alt.split('|').next())
-        .map(|dep| dep.split_whitespace().next().unwrap_or("").to_owned())
-        .filter(|name| name.starts_with("linux-headers-") || name.starts_with("linux-kbuild-"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn build_dependencies_come_from_the_depends_line() {
-        let deps = parse_build_dependencies(
-            " linux-base (>= 4.12~), linux-headers-6.12.117+deb12-common (= 6.12.117-1~deb12u1), \
-             linux-image-6.12.117+deb12-amd64 (= 6.12.117-1~deb12u1) | linux-image-x, linux-kbuild-6.12.117+deb12, gcc-12",
-        );
-        assert_eq!(
-            deps,
-            [
-                "linux-headers-6.12.117+deb12-common",
-                "linux-kbuild-6.12.117+deb12"
-            ]
-        );
-        let rt = parse_build_dependencies(
-            " linux-headers-6.1.0-47-common-rt (= 6.1.170-3), linux-kbuild-6.1 (>= 6.1.170-3), linux-compiler-gcc-12-x86",
-        );
-        assert_eq!(rt, ["linux-headers-6.1.0-47-common-rt", "linux-kbuild-6.1"]);
-    }
 }

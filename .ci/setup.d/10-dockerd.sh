@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Starts the Docker engine in the background when none answers (machines here have no systemd), and
+# makes the local builder image the container builds use (`driverkit images build`, about two minutes
+# the first time; later runs find it).
+set -euo pipefail
+if ! docker info >/dev/null 2>&1; then
+    echo ">> starting dockerd (log: /var/log/dockerd.log)"
+    nohup dockerd >/var/log/dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && break
+        sleep 1
+    done
+    docker info >/dev/null 2>&1 || { echo "error: dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
+fi

@@ -1,0 +1,220 @@
+//! Running a build: [`prepare`] gathers everything on the host (source tree, headers), an executor runs
+//! the recipe ([`docker`] in a container without network, [`local`] on the host), and [`finish`] checks
+//! and installs what it made.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::BuildConfig;
+use crate::headers::{self, Fetcher, HeadersError};
+use crate::outputs::{self, OutputError};
+use crate::source::{Source, SourceError};
+
+pub mod docker;
+pub mod local;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Headers(#[from] HeadersError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Image(#[from] crate::images::ImageError),
+    #[error("rendering the build script: {0}")]
+    Script(#[from] handlebars::RenderError),
+    #[error("the build failed with exit code {code}; its last lines:\n{tail}")]
+    Failed { code: i64, tail: String },
+    #[error("the build did not finish within {0} seconds (raise `timeout`); the container was removed")]
+    Timeout(u64),
+    #[error("interrupted; the container was removed and no output was written")]
+    Interrupted,
+    #[error("the Docker engine: {0}")]
+    Docker(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
+    let context = context.into();
+    move |source| BuildError::Io { context, source }
+}
+
+/// Everything a build needs, gathered on the host.
+pub struct Prepared {
+    pub work: tempfile::TempDir,
+    /// The source tree as an uncompressed tar (paths relative to its top).
+    pub source_tar: PathBuf,
+    /// Where the header packages were unpacked (a tree of the cache, shared by builds of the same
+    /// kernel), and `KERNELDIR` inside it.
+    pub headers_root: PathBuf,
+    pub kerneldir: PathBuf,
+    /// The kernel `.config` from `kernelconfigdata`, written out.
+    pub kernel_config: Option<PathBuf>,
+    /// The kernel tree came ready from the user (`--kerneldir`) rather than from header packages.
+    pub tree_is_ready: bool,
+}
+
+impl Prepared {
+    /// `KERNELDIR` relative to the headers' root.
+    pub fn kerneldir_relative(&self) -> &Path {
+        self.kerneldir.strip_prefix(&self.headers_root).unwrap_or(&self.kerneldir)
+    }
+}
+
+/// Where headers and builder-made files are cached: `$DRIVERKIT_CACHE`, else `$XDG_CACHE_HOME/driverkit`,
+/// else `~/.cache/driverkit`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DRIVERKIT_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("driverkit")
+}
+
+/// Clears old outputs, writes the source tree and fetches and unpacks the headers. With `kerneldir`
+/// given (local builds against headers already on the host), no headers are fetched.
+pub fn prepare(
+    build: &BuildConfig,
+    source: &Source,
+    cache: &Path,
+    kerneldir: Option<&Path>,
+) -> Result<Prepared, BuildError> {
+    for out in build.output_module.iter().chain(&build.output_probe) {
+        outputs::clear(out);
+    }
+    std::fs::create_dir_all(cache).map_err(io_err(format!("creating {}", cache.display())))?;
+    let work = tempfile::Builder::new()
+        .prefix("driverkit-")
+        .tempdir_in(cache)
+        .map_err(io_err("creating a work directory"))?;
+    let source_tar = work.path().join("source.tar");
+    tracing::info!(source = %source.describe(), "archiving the driver sources");
+    source.write_tar(&source_tar)?;
+
+    let kerneldir_given = kerneldir.is_some();
+    let (headers_root, kerneldir) = match kerneldir {
+        Some(dir) => {
+            let dir = dir.canonicalize().map_err(io_err(format!("kernel tree {}", dir.display())))?;
+            (dir.clone(), dir)
+        }
+        None => {
+            let fetcher = Fetcher::new(cache.join("headers"), build.proxy.as_deref())?;
+            let (candidates, needed) =
+                headers::candidates(build.target, &build.kernel, &build.kernel_urls, &fetcher)?;
+            let packages = fetcher.resolve(&candidates, needed, build.target.single_package())?;
+            headers::prepare(&fetcher, &packages, build.target, &build.kernel)?
+        }
+    };
+    tracing::info!(kerneldir = %kerneldir.display(), "kernel tree ready");
+    let kernel_config = match &build.kernel_config {
+        Some(data) => {
+            let path = work.path().join("kernel.config");
+            std::fs::write(&path, data).map_err(io_err("writing the kernel config"))?;
+            Some(path)
+        }
+        None => None,
+    };
+    Ok(Prepared { work, source_tar, headers_root, kerneldir, kernel_config, tree_is_ready: kerneldir_given })
+}
+
+/// What a finished build wrote.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub module: Option<(PathBuf, String)>,
+    pub probe: Option<(PathBuf, String)>,
+    pub vermagic: Option<String>,
+}
+
+/// Checks the built files (in `built`, named as in the tree) and installs them at the configured paths.
+pub fn finish(build: &BuildConfig, prepared: &Prepared, built: &Built) -> Result<Report, BuildError> {
+    let mut report = Report { module: None, probe: None, vermagic: None };
+    if let Some(dest) = &build.output_module {
+        let module = built.module.as_ref().ok_or_else(|| OutputError::Missing(format!("{}.ko", build.driver_name)))?;
+        // Debian's kernel-crawler releases name the package version (6.1.76-1-amd64): the headers
+        // say which `uname -r` they are for.
+        let headers_release = std::fs::read_to_string(prepared.kerneldir.join("include/config/kernel.release"))
+            .ok()
+            .map(|s| s.trim().to_owned());
+        let uname = build.target.uname_release(&build.kernel);
+        let mut accepted = vec![build.kernel_release.as_str()];
+        accepted.extend(uname.as_deref());
+        if let Some(headers) = headers_release.as_deref().filter(|h| names_debian_package_version(build, h)) {
+            accepted.push(headers);
+        }
+        let magic = outputs::check_vermagic(module, &accepted)?;
+        let digest = outputs::install(module, dest)?;
+        tracing::info!(path = %dest.display(), sha256 = %digest, vermagic = %magic.trim(), "module written");
+        report.module = Some((dest.clone(), digest));
+        report.vermagic = Some(magic.trim().to_owned());
+    }
+    if let Some(dest) = &build.output_probe {
+        let probe = built.probe.as_ref().ok_or_else(|| OutputError::Missing("probe.o".into()))?;
+        let digest = outputs::install(probe, dest)?;
+        tracing::info!(path = %dest.display(), sha256 = %digest, "probe written");
+        report.probe = Some((dest.clone(), digest));
+    }
+    Ok(report)
+}
+
+/// Whether the configured Debian release is kernel-crawler's package-version form (`6.1.76-1-amd64`) of
+/// the ABI name the headers carry (`6.1.0-18-amd64`): same series and flavour, a real patch level.
+fn names_debian_package_version(build: &BuildConfig, headers_release: &str) -> bool {
+    let Ok(headers) = crate::kernelrelease::KernelRelease::parse(headers_release, build.arch, "1") else {
+        return false;
+    };
+    let configured = &build.kernel;
+    let flavour = |r: &str| r.rsplit_once('-').map(|(_, f)| f.to_owned()).unwrap_or_default();
+    build.target.name() == "debian"
+        && (configured.major, configured.minor) == (headers.major, headers.minor)
+        && configured.patch != 0
+        && headers.patch == 0
+        && flavour(&build.kernel_release) == flavour(headers_release)
+}
+
+/// Files an executor brought back.
+#[derive(Debug, Default)]
+pub struct Built {
+    pub module: Option<PathBuf>,
+    pub probe: Option<PathBuf>,
+}
+
+/// The last `n` lines of a log, for error messages.
+#[derive(Debug, Default)]
+pub struct LogTail {
+    lines: std::collections::VecDeque<String>,
+    capacity: usize,
+}
+
+impl LogTail {
+    pub fn new(capacity: usize) -> LogTail {
+        LogTail { lines: Default::default(), capacity }
+    }
+
+    pub fn push(&mut self, line: &str) {
+        if self.lines.len() == self.capacity {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line.to_owned());
+    }
+
+    /// The compiler's error lines first (they are what a user looks for), then the tail.
+    pub fn render(&self) -> String {
+        let errors: Vec<&String> = self.lines.iter().filter(|l| l.contains("error:") || l.contains("Error ")).collect();
+        let mut out = String::new();
+        if !errors.is_empty() {
+            for l in &errors {
+                out.push_str(&format!("  {l}\n"));
+            }
+            out.push_str("  ...\n");
+        }
+        for l in &self.lines {
+            out.push_str(&format!("  | {l}\n"));
+        }
+        out.trim_end().to_owned()
+    }
+}
