@@ -287,4 +287,39 @@ fn main() {
     if let Err(e) = std::fs::write(&dest, out) {
         panic!("cannot write {}: {e}", dest.display());
     }
+    build_bpf_probe();
+}
+
+/// The CO-RE probe (`bpf/probe.bpf.c`), compiled once with clang and shipped inside the binary.
+fn build_bpf_probe() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bpf = repo.join("bpf");
+    for file in ["probe.bpf.c", "vmlinux_min.h", "event_params.h"] {
+        println!("cargo:rerun-if-changed={}", bpf.join(file).display());
+    }
+    for file in ["ppm_events_public.h", "syscall_table.c", "ppm_flags_conv.h"] {
+        println!("cargo:rerun-if-changed={}", repo.join("driver").join(file).display());
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("probe.bpf.o");
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default());
+    let result = std::process::Command::new(&clang)
+        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"])
+        .arg(format!("-I{multiarch}"))
+        .arg("-c")
+        .arg(bpf.join("probe.bpf.c"))
+        .arg("-o")
+        .arg(&out)
+        .output();
+    match result {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "compiling bpf/probe.bpf.c with {clang} failed:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => panic!(
+            "cannot run {clang} to build the eBPF probe ({e}): install clang and libbpf-dev \
+             (`apt-get install clang libbpf-dev`), or set CLANG"
+        ),
+    }
 }

@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use ppm_schema::Schema;
 
+mod bench_bpf;
+
 #[derive(Parser)]
 #[command(
     about = "Development chores for this repository",
@@ -24,6 +26,13 @@ enum Command {
         /// Only check that the committed files are current; change nothing.
         #[arg(long)]
         check: bool,
+    },
+    /// Benchmark the CO-RE eBPF probe: nanoseconds it adds per getppid and per open/close pair, beside a
+    /// floor probe that only submits a 24-byte record per call (needs root and a kernel with BTF).
+    BenchBpf {
+        /// getppid calls per round (open/close pairs: a quarter of this).
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: u64,
     },
     /// Make a big capture for benchmarks: the input's lists once, then its events COPIES times, each copy
     /// shifted in time after the previous one.
@@ -107,6 +116,10 @@ fn main() -> Result<ExitCode> {
                 eprintln!("run `cargo xtask codegen` and commit the result");
                 return Ok(ExitCode::FAILURE);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchBpf { calls } => {
+            bench_bpf::run(&repo_root(), calls)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::BigCapture {

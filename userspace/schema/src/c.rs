@@ -1,5 +1,7 @@
 //! The C side of the schema: `driver/ppm_events_public.h`, `driver/event_table.c` and
-//! `driver/syscall_table.c`, shared by the kernel module and the eBPF probes.
+//! `driver/syscall_table.c`, shared by the kernel module and the eBPF probes, and `bpf/event_params.h`,
+//! the compact parameter table the eBPF probes use (they cannot hold the names and pointers of
+//! `g_event_info`).
 //!
 //! The generated files are committed (driverkit builds from the tree as it is, with no generator), and
 //! a test fails when they no longer match the schema; `cargo xtask codegen` rewrites them.
@@ -19,7 +21,52 @@ pub fn generate(schema: &Schema) -> Vec<(&'static str, String)> {
         ("driver/ppm_events_public.h", header(schema)),
         ("driver/event_table.c", event_table(schema)),
         ("driver/syscall_table.c", syscall_table(schema)),
+        ("bpf/event_params.h", bpf_event_params(schema)),
     ]
+}
+
+/// Bytes of a parameter's zero value, as the drivers send a parameter they have no value for: numbers at
+/// full width (consumers of the libs era read them so), strings as "", `DYN` as index 0 and an 8-byte
+/// zero, buffers and addresses empty.
+pub fn zero_size(ptype: &str) -> u8 {
+    match ptype {
+        "INT8" | "UINT8" | "FLAGS8" | "SIGTYPE" | "L4PROTO" | "SOCKFAMILY" | "CHARBUF" | "FSPATH" | "FSRELPATH" => 1,
+        "INT16" | "UINT16" | "FLAGS16" | "PORT" | "SYSCALLID" => 2,
+        "INT32" | "UINT32" | "FLAGS32" | "UID" | "GID" | "BOOL" | "MODE" | "SIGSET" | "IPV4ADDR" => 4,
+        "INT64" | "UINT64" | "ERRNO" | "FD" | "PID" | "RELTIME" | "ABSTIME" | "DOUBLE" => 8,
+        "DYN" => 9,
+        _ => 0,
+    }
+}
+
+fn bpf_event_params(schema: &Schema) -> String {
+    let mut out = String::from(BANNER);
+    out.push_str(
+        "#ifndef PPM_EVENT_PARAMS_H_\n#define PPM_EVENT_PARAMS_H_\n\n\
+         /*\n * Per event: its parameter count, what a filler-less event gets as its first parameter\n \
+         * (PPM_FIRST_RET: the syscall's result; PPM_FIRST_FD: the first argument as an fd), and the size of\n \
+         * each parameter's zero value (0: sent empty).\n */\n\
+         #define PPM_FIRST_NONE 0\n#define PPM_FIRST_RET 1\n#define PPM_FIRST_FD 2\n\n\
+         struct ppm_event_params {\n\t__u8 nparams;\n\t__u8 first;\n\t__u8 zero_size[PPM_MAX_EVENT_PARAMS];\n};\n\n\
+         const struct ppm_event_params g_event_params[PPM_EVENT_MAX] = {\n",
+    );
+    for e in &schema.events {
+        let first = match e.params.first().map(|p| p.ptype.as_str()) {
+            Some("ERRNO" | "FD" | "PID") if !e.is_enter() => "PPM_FIRST_RET",
+            Some("FD") if e.is_enter() => "PPM_FIRST_FD",
+            _ => "PPM_FIRST_NONE",
+        };
+        let sizes: Vec<String> = e.params.iter().map(|p| zero_size(&p.ptype).to_string()).collect();
+        let _ = writeln!(
+            out,
+            "\t[PPME_{}] = {{{}, {first}, {{{}}}}},",
+            e.symbol,
+            e.params.len(),
+            sizes.join(", ")
+        );
+    }
+    out.push_str("};\n\n#endif /* PPM_EVENT_PARAMS_H_ */\n");
+    out
 }
 
 fn header(schema: &Schema) -> String {

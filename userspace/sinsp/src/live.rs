@@ -215,6 +215,7 @@ pub fn capture(
     };
     seed_state(&mut inspector);
     engine.start().context("starting the capture")?;
+    eprintln!("sinsp: capturing; Ctrl-C to stop");
     let mut sink = EventSink::new(out, writer, options.max_events);
     while !STOP.load(Ordering::SeqCst) {
         match engine.next().context("reading events")? {

@@ -23,7 +23,8 @@ Examples:
   sinsp -r trace.scap -j -n 10                 the first 10 events as JSON lines
   sinsp -r trace.scap -w opens.scap evt.type=openat   keep only the openat events
   sinsp -l                                     list the fields filters and formats can use
-  sinsp --driver kmod -w live.scap -n 10000    capture live with the kernel module";
+  sinsp --driver kmod -w live.scap -n 10000    capture live with the kernel module
+  sinsp --driver modern-bpf proc.name=cat      capture live with the CO-RE eBPF probe (no module needed)";
 
 /// Reads .scap captures the way sysdig does: same default line, same filters, same -p formats.
 #[derive(Parser, Debug)]
@@ -38,9 +39,15 @@ struct Cli {
     )]
     read: Option<PathBuf>,
 
-    /// Capture live with a driver: `kmod` (the kernel module; devices /dev/<name><cpu>).
+    /// Capture live with a driver: `kmod` (the kernel module; devices /dev/<name><cpu>), `modern-bpf`
+    /// (the CO-RE eBPF probe built into sinsp; needs a kernel with BTF), or `auto` (the first of these
+    /// the kernel can run, by a feature probe).
     #[arg(long, value_name = "DRIVER")]
     driver: Option<String>,
+
+    /// Size of the eBPF ring buffer in bytes (a power of two multiple of the page size).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    bpf_buffer_bytes: u32,
 
     /// Name of the loaded kernel module and of its devices.
     #[arg(long, value_name = "NAME", default_value = "scap")]
@@ -174,6 +181,23 @@ fn live_capture(
     output: Output,
     render: RenderOptions,
 ) -> Result<ExitCode> {
+    use scap::engine::features::{Driver, Features};
+    let features = Features::probe();
+    let driver = match driver {
+        "auto" => match features.usable().first() {
+            Some(d) => {
+                eprintln!("sinsp: --driver auto chose {} ({features:?})", d.name());
+                d.name()
+            }
+            None => bail!("no driver can run on this kernel: {features:?}"),
+        },
+        other => other,
+    };
+    if matches!(driver, "modern-bpf" | "modern_bpf") {
+        if let Some(why) = features.missing_for(Driver::ModernBpf) {
+            bail!("the CO-RE eBPF probe cannot run here: {why}; use --driver kmod with a module built for this kernel (driverkit)");
+        }
+    }
     let mut engine: Box<dyn scap::engine::Engine> = match driver {
         "kmod" => {
             let engine = scap::engine::kmod::KmodEngine::open(&cli.driver_name, &cli.driver_name)
@@ -185,7 +209,15 @@ fn live_capture(
             }
             Box::new(engine)
         }
-        other => bail!("unknown driver '{other}': this build captures with --driver kmod"),
+        "modern-bpf" | "modern_bpf" => {
+            let mut engine = scap::engine::bpf::BpfEngine::open(cli.bpf_buffer_bytes)
+                .context("starting the CO-RE eBPF probe")?;
+            if let Some(len) = cli.snaplen {
+                engine.set_snaplen(len.min(65000) as u32)?;
+            }
+            Box::new(engine)
+        }
+        other => bail!("unknown driver '{other}': use --driver kmod or --driver modern-bpf"),
     };
     let options = sinsp::live::LiveOptions {
         write: cli.write.clone(),

@@ -6,18 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use scap::event::{Event, SockAddr, SockTuple, Value};
-use scap::savefile::{Block, Reader};
+mod common;
+
+use common::*;
+use scap::event::{Event, SockTuple, Value};
 use scap::schema::ppme;
 use test_infra::initramfs::Initramfs;
 use test_infra::packages::{kernel_headers, Kernel};
 use test_infra::vm::{run, VmConfig, VmRun};
 
 const RELEASE: &str = "6.1.0-47-amd64";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Builds the driver from a copy of `driver/`, so the source tree stays clean.
 fn build_driver(out: &Path) -> PathBuf {
@@ -43,39 +41,6 @@ fn build_driver(out: &Path) -> PathBuf {
         "the driver builds without warnings:\n{log}"
     );
     src.join("scap.ko")
-}
-
-fn build_workload(out: &Path) -> PathBuf {
-    let bin = out.join("workload");
-    let src = repo().join("../shared/captures/workload.c");
-    let status = Command::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(status.success(), "building {}", src.display());
-    bin
-}
-
-fn param<'a>(e: &Event<'a>, name: &str) -> Option<Value<'a>> {
-    e.param_by_name(name).and_then(|p| p.value().ok())
-}
-
-fn int(v: Option<Value<'_>>) -> i64 {
-    match v {
-        Some(Value::Int(i)) => i,
-        Some(Value::UInt(u)) => u as i64,
-        other => panic!("expected a number, got {other:?}"),
-    }
-}
-
-fn text(v: Option<Value<'_>>) -> String {
-    match v {
-        Some(Value::Str(s)) | Some(Value::Bytes(s)) => String::from_utf8_lossy(s).into_owned(),
-        Some(Value::Empty) => String::new(),
-        other => panic!("expected text, got {other:?}"),
-    }
 }
 
 /// Boots the kernel with the module at `/scap.ko`, `files` (host, guest) and `programs` (placed with
@@ -133,55 +98,8 @@ fn capture_events(vm: &VmRun, dir: &Path, name: &str) -> (PathBuf, Vec<Vec<u8>>)
     if let Some(keep) = std::env::var_os("KEEP_CAPTURE") {
         std::fs::write(keep, &vm.files["cap"]).expect("keep the capture");
     }
-    let mut reader = Reader::open(&cap).expect("the live capture reads");
-    let mut raw = Vec::new();
-    while let Some(block) = reader.next_block().expect("well-formed capture") {
-        if let Block::Event { event, .. } = block {
-            raw.push(event.as_bytes().to_vec());
-        }
-    }
+    let raw = capture_file_events(&cap);
     (cap, raw)
-}
-
-fn parse_all(raw: &[Vec<u8>]) -> Vec<Event<'_>> {
-    raw.iter()
-        .map(|e| Event::parse(e).expect("event"))
-        .collect()
-}
-
-/// The thread whose execve gave it the name `comm`.
-fn exec_tid(events: &[Event<'_>], comm: &str) -> Option<u64> {
-    events
-        .iter()
-        .find(|e| e.event_type() == ppme::SYSCALL_EXECVE_19_X && text(param(e, "comm")) == comm)
-        .map(|e| e.tid())
-}
-
-/// Reads `cap` with sinsp and with Debian's sysdig through `filter`, asserts they print the same, and
-/// returns what they printed.
-fn read_alike(cap: &Path, filter: &str) -> String {
-    let read = |program: &str| {
-        let out = Command::new(program)
-            .arg("-r")
-            .arg(cap)
-            .arg(filter)
-            .env("TZ", "UTC")
-            .output()
-            .expect(program);
-        assert!(
-            out.status.success(),
-            "{program}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let (ours, theirs) = (read(env!("CARGO_BIN_EXE_sinsp")), read("sysdig"));
-    let first = ours.lines().zip(theirs.lines()).find(|(a, b)| a != b);
-    assert!(
-        first.is_none() && ours.lines().count() == theirs.lines().count(),
-        "sinsp and sysdig read the capture differently; first: {first:?}"
-    );
-    theirs
 }
 
 #[test]
@@ -217,140 +135,7 @@ fn kmod_captures_the_reference_workload_exactly() {
 
     let (cap, raw) = capture_events(&vm, work.path(), "cap.scap");
     let parsed = parse_all(&raw);
-    let tid = exec_tid(&parsed, "workload").expect("the workload's execve is captured");
-    let mine: Vec<_> = parsed.iter().filter(|e| e.tid() == tid).collect();
-    let count = |ty: u16| mine.iter().filter(|e| e.event_type() == ty).count();
-
-    // 100 opens of /etc/hostname (fd 3), 50 failing opens, one create: 151 openat pairs.
-    assert_eq!(
-        (
-            count(ppme::SYSCALL_OPENAT_2_E),
-            count(ppme::SYSCALL_OPENAT_2_X)
-        ),
-        (151, 151)
-    );
-    let opens: Vec<_> = mine
-        .iter()
-        .filter(|e| e.event_type() == ppme::SYSCALL_OPENAT_2_X)
-        .collect();
-    let good = opens
-        .iter()
-        .filter(|e| text(param(e, "name")) == "/etc/hostname" && int(param(e, "fd")) == 3)
-        .count();
-    let enoent = opens
-        .iter()
-        .filter(|e| {
-            text(param(e, "name")) == "/nonexistent/ref-missing" && int(param(e, "fd")) == -2
-        })
-        .count();
-    assert_eq!((good, enoent), (100, 50));
-    // Reads of the file return its 8 bytes; the socket read returns "ping".
-    let reads: Vec<_> = mine
-        .iter()
-        .filter(|e| e.event_type() == ppme::SYSCALL_READ_X)
-        .collect();
-    assert_eq!(reads.len(), 101);
-    assert_eq!(
-        reads
-            .iter()
-            .filter(|e| int(param(e, "res")) == 8 && text(param(e, "data")) == "refhost\n")
-            .count(),
-        100
-    );
-    let writes: Vec<_> = mine
-        .iter()
-        .filter(|e| e.event_type() == ppme::SYSCALL_WRITE_X)
-        .collect();
-    assert_eq!(
-        writes.iter().filter(|e| int(param(e, "res")) == 64).count(),
-        64
-    );
-    assert_eq!(count(ppme::SYSCALL_CLOSE_X), 104);
-    // getppid has no event of its own: 100 generic events carry its syscall code.
-    let getppid = scap::schema::SYSCALL_NAMES
-        .iter()
-        .position(|n| *n == "getppid")
-        .expect("known") as i64;
-    let generic = mine
-        .iter()
-        .filter(|e| e.event_type() == ppme::GENERIC_E && int(param(e, "ID")) == getppid)
-        .count();
-    assert_eq!(generic, 100);
-    let rename = mine
-        .iter()
-        .find(|e| e.event_type() == ppme::SYSCALL_RENAME_X)
-        .expect("rename");
-    assert_eq!(
-        (
-            int(param(rename, "res")),
-            text(param(rename, "oldpath")),
-            text(param(rename, "newpath"))
-        ),
-        (0, "/tmp/ref-out".into(), "/tmp/ref-out2".into())
-    );
-    let unlink = mine
-        .iter()
-        .find(|e| e.event_type() == ppme::SYSCALL_UNLINK_2_X)
-        .expect("unlink");
-    assert_eq!(text(param(unlink, "path")), "/tmp/ref-out2");
-    assert_eq!(count(ppme::SOCKET_SOCKET_X), 2);
-    let localhost = std::net::Ipv4Addr::LOCALHOST;
-    let bind = mine
-        .iter()
-        .find(|e| e.event_type() == ppme::SOCKET_BIND_X)
-        .expect("bind");
-    assert_eq!(
-        param(bind, "addr"),
-        Some(Value::SockAddr(SockAddr::Inet(localhost, 4242)))
-    );
-    let connect = mine
-        .iter()
-        .find(|e| e.event_type() == ppme::SOCKET_CONNECT_X)
-        .expect("connect");
-    assert_eq!(int(param(connect, "res")), 0);
-    let Some(Value::SockTuple(SockTuple::Inet {
-        sip,
-        sport,
-        dip,
-        dport,
-    })) = param(connect, "tuple")
-    else {
-        panic!("connect carries its tuple: {:?}", param(connect, "tuple"));
-    };
-    assert_eq!((sip, dip, dport), (localhost, localhost, 4242));
-    // The accepted connection is shown from the client's side: its address first.
-    let accept = mine
-        .iter()
-        .find(|e| e.event_type() == ppme::SOCKET_ACCEPT_5_X)
-        .expect("accept");
-    assert_eq!(
-        param(accept, "tuple"),
-        Some(Value::SockTuple(SockTuple::Inet {
-            sip: localhost,
-            sport,
-            dip: localhost,
-            dport: 4242
-        }))
-    );
-    // The fork's child runs /bin/true with its argument, then exits. (The enter event's filename can
-    // be empty: in the child the page holding the string is not mapped yet, and probes may not fault.)
-    let execs: Vec<_> = parsed
-        .iter()
-        .filter(|e| e.event_type() == ppme::SYSCALL_EXECVE_19_X && text(param(e, "comm")) == "true")
-        .collect();
-    assert_eq!(execs.len(), 1);
-    assert_eq!(int(param(execs[0], "res")), 0);
-    assert_eq!(text(param(execs[0], "args")), "ref-arg\0");
-    let child = execs[0].tid();
-    assert!(
-        parsed
-            .iter()
-            .any(|e| e.tid() == child && e.event_type() == ppme::PROCEXIT_1_E),
-        "the child's exit"
-    );
-    assert!(parsed.iter().any(|e| e.tid() == tid
-        && e.event_type() == ppme::SYSCALL_CLONE_20_X
-        && int(param(e, "res")) == child as i64));
+    check_reference_workload(&parsed, "refhost\n");
 
     // The file reads in sinsp and in Debian's sysdig, the same way.
     let text_out = read_alike(&cap, "proc.name=workload");

@@ -71,4 +71,8 @@ pub trait Engine {
 }
 
 #[cfg(target_os = "linux")]
+pub mod bpf;
+#[cfg(target_os = "linux")]
+pub mod features;
+#[cfg(target_os = "linux")]
 pub mod kmod;

@@ -1,0 +1,890 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The CO-RE capture probe: the kernel module's events, recorded from BTF tracepoints into one BPF ring
+ * buffer. Each event is built in a per-CPU scratch area (header, parameter lengths, parameters, in
+ * schema order, exactly as the module lays them out) and then copied into the ring in one piece.
+ *
+ * Userspace sets the capture switch, the snaplen, the events of interest and the clock offset in the
+ * `settings` map, and reads per-CPU counters from `counters`.
+ */
+#include "vmlinux_min.h"
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#define PPM_NO_LINUX_TYPES
+#include "../driver/ppm_events_public.h"
+#include "event_params.h"
+#include "../driver/syscall_table.c"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* An event is built in the lower half of the scratch area; the upper half absorbs the widest write at
+ * the highest offset, which is what lets the verifier accept writes at computed offsets. */
+#define SCRATCH_HALF 32768
+#define SCRATCH_MASK (SCRATCH_HALF - 1)
+#define STR_MAX 4096
+#define HDR_LEN 26
+/* A power of two, so that an index into it can be masked: room for 512 event types. */
+#define EVENTS_MASK_WORDS 8
+
+struct settings {
+	__u32 capturing;
+	__u32 snaplen;
+	__u32 consumer_tgid;
+	__u32 pad;
+	/* Wall-clock time at boot: event times are boot time plus this. */
+	__u64 boot_to_realtime_ns;
+	__u64 events[EVENTS_MASK_WORDS];
+};
+
+struct counters {
+	__u64 n_evts;
+	__u64 n_drops_buffer;
+	__u64 n_drops_pf;
+	__u64 n_drops_scratch;
+};
+
+struct scratch {
+	char buf[2 * SCRATCH_HALF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct settings);
+} settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counters);
+} counters SEC(".maps");
+
+/* One scratch area per CPU; userspace sizes the map to the number of possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* The UAPI headers give the Linux flag values the shared conversions use. */
+#include <linux/fcntl.h>
+#include <linux/sched.h>
+#include <linux/mman.h>
+#include "../driver/ppm_flags_conv.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SIGCHLD 17
+#define RLIMIT_NOFILE 7
+#define PIDTYPE_PGID 2
+#define PAGE_SHIFT 12
+
+struct eb {
+	char *buf;
+	__u32 off;	/* where the next value goes */
+	__u32 cur;	/* parameters written so far */
+	__u32 nparams;
+	__u32 snaplen;
+	__u16 type;
+	bool faulted;
+};
+
+struct args {
+	unsigned long a[6];
+	long id;
+	long ret;
+};
+
+/* --- building --- */
+
+/*
+ * Masks a value in a way the compiler cannot see through, so the verifier sees the bound even where
+ * clang has proven (on another register) that the value is already in range and dropped the check.
+ */
+#define VERIFIER_BOUND(x, mask) asm volatile("%0 &= " #mask : "+r"(x))
+
+static __always_inline const struct ppm_event_params *params_of(__u32 type)
+{
+	VERIFIER_BOUND(type, 511);
+	if (type >= PPM_EVENT_MAX)
+		type = PPME_GENERIC_E;
+	return &g_event_params[type];
+}
+
+static __always_inline void eb_len(struct eb *b, __u32 len)
+{
+	*(__u16 *)&b->buf[(HDR_LEN + (b->cur & (PPM_MAX_EVENT_PARAMS - 1)) * 2) & SCRATCH_MASK] = len;
+	b->cur++;
+	b->off += len;
+}
+
+static __always_inline bool eb_full(struct eb *b, __u32 len)
+{
+	return b->cur >= b->nparams || b->off + len > SCRATCH_HALF;
+}
+
+static __always_inline void eb_u8(struct eb *b, __u8 v)
+{
+	if (eb_full(b, 1))
+		return;
+	*(__u8 *)&b->buf[b->off & SCRATCH_MASK] = v;
+	eb_len(b, 1);
+}
+
+static __always_inline void eb_u16(struct eb *b, __u16 v)
+{
+	if (eb_full(b, 2))
+		return;
+	*(__u16 *)&b->buf[b->off & SCRATCH_MASK] = v;
+	eb_len(b, 2);
+}
+
+static __always_inline void eb_u32(struct eb *b, __u32 v)
+{
+	if (eb_full(b, 4))
+		return;
+	*(__u32 *)&b->buf[b->off & SCRATCH_MASK] = v;
+	eb_len(b, 4);
+}
+
+static __always_inline void eb_u64(struct eb *b, __u64 v)
+{
+	if (eb_full(b, 8))
+		return;
+	*(__u64 *)&b->buf[b->off & SCRATCH_MASK] = v;
+	eb_len(b, 8);
+}
+
+static __always_inline void eb_empty(struct eb *b)
+{
+	if (b->cur >= b->nparams)
+		return;
+	eb_len(b, 0);
+}
+
+static __always_inline void eb_str(struct eb *b, const char *s)
+{
+	long n;
+
+	if (eb_full(b, 1))
+		return;
+	n = bpf_probe_read_kernel_str(&b->buf[b->off & SCRATCH_MASK], 64, s);
+	if (n <= 0) {
+		b->buf[b->off & SCRATCH_MASK] = 0;
+		n = 1;
+	}
+	eb_len(b, n);
+}
+
+static __always_inline void eb_empty_str(struct eb *b)
+{
+	if (eb_full(b, 1))
+		return;
+	b->buf[b->off & SCRATCH_MASK] = 0;
+	eb_len(b, 1);
+}
+
+/* A NUL-terminated user string, at most a page; an unreadable one is sent as "". */
+static __always_inline void eb_user_str(struct eb *b, unsigned long uptr)
+{
+	long n;
+
+	if (eb_full(b, STR_MAX))
+		return;
+	if (!uptr) {
+		eb_empty_str(b);
+		return;
+	}
+	n = bpf_probe_read_user_str(&b->buf[b->off & SCRATCH_MASK], STR_MAX, (const void *)uptr);
+	if (n <= 0) {
+		b->faulted = true;
+		eb_empty_str(b);
+		return;
+	}
+	eb_len(b, n & (STR_MAX * 2 - 1));
+}
+
+/* `len` bytes of user memory, cut at the snaplen. */
+static __always_inline void eb_user_buf(struct eb *b, unsigned long uptr, __u64 len)
+{
+	if (b->cur >= b->nparams)
+		return;
+	if (len > b->snaplen)
+		len = b->snaplen;
+	if (len > STR_MAX)
+		len = STR_MAX;
+	if (!uptr || !len || b->off + len > SCRATCH_HALF) {
+		eb_empty(b);
+		return;
+	}
+	if (bpf_probe_read_user(&b->buf[b->off & SCRATCH_MASK], len & (STR_MAX * 2 - 1), (const void *)uptr)) {
+		b->faulted = true;
+		eb_empty(b);
+		return;
+	}
+	eb_len(b, len);
+}
+
+/* The current process's argv (without argv[0] when `skip_first`) or environment, at most a page. */
+static __always_inline void eb_user_area(struct eb *b, unsigned long start, unsigned long end, bool skip_first)
+{
+	unsigned long len;
+
+	if (b->cur >= b->nparams)
+		return;
+	if (!start || end <= start) {
+		eb_empty(b);
+		return;
+	}
+	if (skip_first) {
+		/* Past argv[0]: the exe parameter carries it. */
+		long n = bpf_probe_read_user_str(&b->buf[b->off & SCRATCH_MASK], STR_MAX, (const void *)start);
+
+		if (n <= 0) {
+			b->faulted = true;
+			eb_empty(b);
+			return;
+		}
+		start += n;
+		if (start >= end) {
+			eb_empty(b);
+			return;
+		}
+	}
+	len = end - start;
+	if (len > STR_MAX)
+		len = STR_MAX;
+	if (b->off + len > SCRATCH_HALF) {
+		eb_empty(b);
+		return;
+	}
+	if (bpf_probe_read_user(&b->buf[b->off & SCRATCH_MASK], len & (STR_MAX * 2 - 1), (const void *)start)) {
+		b->faulted = true;
+		eb_empty(b);
+		return;
+	}
+	eb_len(b, len);
+}
+
+/* Parameters not written get their type's zero (see bpf/event_params.h). */
+static __always_inline __u32 eb_finish(struct eb *b)
+{
+	const struct ppm_event_params *p = params_of(b->type);
+	__u32 i;
+
+	for (i = 0; i < PPM_MAX_EVENT_PARAMS; i++) {
+		__u32 size;
+
+		if (i < b->cur)
+			continue;
+		if (i >= b->nparams || b->off + 16 > SCRATCH_HALF)
+			break;
+		size = p->zero_size[i];
+		/* Nine zero bytes cover every zero value; the next parameter overwrites what is past `size`. */
+		*(__u64 *)&b->buf[b->off & SCRATCH_MASK] = 0;
+		b->buf[(b->off + 8) & SCRATCH_MASK] = 0;
+		eb_len(b, size & 15);
+	}
+	*(__u32 *)&b->buf[16] = b->off;
+	return b->off;
+}
+
+/* --- process information --- */
+
+static __always_inline struct task_struct *task(void)
+{
+	return bpf_get_current_task_btf();
+}
+
+static __always_inline void eb_vm(struct eb *b)
+{
+	struct mm_struct *mm = task()->mm;
+
+	eb_u32(b, mm ? mm->total_vm << (PAGE_SHIFT - 10) : 0);
+	eb_u32(b, 0);	/* vm_rss: the counters' layout differs across kernels; not read yet */
+	eb_u32(b, 0);	/* vm_swap */
+}
+
+/* res, exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap, comm, cgroups */
+static __always_inline void fill_proc_common(struct eb *b, long res)
+{
+	struct task_struct *t = task();
+	struct mm_struct *mm = t->mm;
+	unsigned long arg_start = mm ? mm->arg_start : 0, arg_end = mm ? mm->arg_end : 0;
+
+	eb_u64(b, res);
+	/* exe: argv[0] */
+	if (arg_start && arg_end > arg_start)
+		eb_user_str(b, arg_start);
+	else
+		eb_empty_str(b);
+	eb_user_area(b, arg_start, arg_end, true);
+	eb_u64(b, t->pid);
+	eb_u64(b, t->tgid);
+	eb_u64(b, t->real_parent->pid);
+	eb_empty_str(b);	/* cwd: userspace tracks it */
+	eb_u64(b, t->signal->rlim[RLIMIT_NOFILE].rlim_cur);
+	eb_u64(b, t->maj_flt);
+	eb_u64(b, t->min_flt);
+	eb_vm(b);
+	eb_str(b, t->comm);
+	eb_empty(b);	/* cgroups */
+}
+
+static __always_inline void fill_execve_exit(struct eb *b, long res)
+{
+	struct task_struct *t = task();
+	struct mm_struct *mm = t->mm;
+	struct pid *pgrp = t->signal->pids[PIDTYPE_PGID];
+
+	fill_proc_common(b, res);
+	if (mm)
+		eb_user_area(b, mm->env_start, mm->env_end, false);
+	else
+		eb_empty(b);
+	eb_u32(b, 0);	/* tty */
+	eb_u64(b, pgrp ? pgrp->numbers[0].nr : 0);
+	eb_u32(b, bpf_core_field_exists(t->loginuid) ? t->loginuid.val : (__u32)-1);
+	eb_u32(b, 0);	/* flags */
+}
+
+static __always_inline void fill_clone_exit(struct eb *b, long res, unsigned long clone_flags)
+{
+	struct task_struct *t = task();
+
+	fill_proc_common(b, res);
+	eb_u32(b, clone_flags_to_ppm(clone_flags));
+	eb_u32(b, t->cred->euid.val);
+	eb_u32(b, t->cred->egid.val);
+	eb_u64(b, t->pid);
+	eb_u64(b, t->tgid);
+}
+
+/* --- sockets --- */
+
+struct sockaddr_buf {
+	__u16 family;
+	__be16 port;
+	__u8 addr[24];
+	char path[108];
+};
+
+/* A sockaddr from user memory: family byte, then address and port (host order), or the unix path. */
+static __always_inline void eb_user_sockaddr(struct eb *b, unsigned long uptr, long ulen)
+{
+	struct sockaddr_buf sa = {};
+	char *out;
+
+	if (eb_full(b, 2 + 108) )
+		return;
+	if (!uptr || ulen < 2 || bpf_probe_read_user(&sa, sizeof(sa), (const void *)uptr)) {
+		eb_empty(b);
+		return;
+	}
+	out = &b->buf[b->off & SCRATCH_MASK];
+	switch (sa.family) {
+	case AF_INET: {
+		__u16 port = __builtin_bswap16(sa.port);
+
+		out[0] = PPM_AF_INET;
+		__builtin_memcpy(out + 1, sa.addr, 4);
+		__builtin_memcpy(out + 5, &port, 2);
+		eb_len(b, 7);
+		break;
+	}
+	case AF_INET6: {
+		__u16 port = __builtin_bswap16(sa.port);
+
+		/* sin6_flowinfo sits between the port and the address. */
+		out[0] = PPM_AF_INET6;
+		__builtin_memcpy(out + 1, sa.addr + 4, 16);
+		__builtin_memcpy(out + 17, &port, 2);
+		eb_len(b, 19);
+		break;
+	}
+	case AF_UNIX: {
+		long n;
+
+		out[0] = PPM_AF_UNIX;
+		n = bpf_probe_read_kernel_str(out + 1, 108, (char *)&sa + 2);
+		if (n <= 0) {
+			out[1] = 0;
+			n = 1;
+		}
+		eb_len(b, (n + 1) & 127);
+		break;
+	}
+	default:
+		eb_empty(b);
+		break;
+	}
+}
+
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct task_struct *t = task();
+	struct fdtable *fdt = t->files->fdt;
+	struct file *f = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	if (!f)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/*
+ * The connection tuple of the socket behind `fd`: family, source, destination; the remote end is the
+ * socket's peer, or the user's sockaddr at `peer` when given; `inbound` puts the remote end first.
+ */
+static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long peer, long peerlen, bool inbound)
+{
+	struct sock *sk = fd_sock(fd);
+	struct sockaddr_buf sa = {};
+	unsigned short family;
+	char *out;
+
+	if (eb_full(b, 37))
+		return;
+	if (!sk) {
+		eb_empty(b);
+		return;
+	}
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (peer && peerlen >= 2 && bpf_probe_read_user(&sa, sizeof(sa), (const void *)peer))
+		sa.family = 0;
+	out = &b->buf[b->off & SCRATCH_MASK];
+	if (family == AF_INET) {
+		__be32 laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		__u16 rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+
+		if (peer && sa.family == AF_INET) {
+			__builtin_memcpy(&raddr, sa.addr, 4);
+			rport = __builtin_bswap16(sa.port);
+		}
+		out[0] = PPM_AF_INET;
+		__builtin_memcpy(out + 1, inbound ? &raddr : &laddr, 4);
+		__builtin_memcpy(out + 5, inbound ? &rport : &lport, 2);
+		__builtin_memcpy(out + 7, inbound ? &laddr : &raddr, 4);
+		__builtin_memcpy(out + 11, inbound ? &lport : &rport, 2);
+		eb_len(b, 13);
+	} else if (family == AF_INET6) {
+		struct in6_addr laddr = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
+		struct in6_addr raddr = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		__u16 rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+
+		if (peer && sa.family == AF_INET6) {
+			__builtin_memcpy(&raddr, sa.addr + 4, 16);
+			rport = __builtin_bswap16(sa.port);
+		}
+		out[0] = PPM_AF_INET6;
+		__builtin_memcpy(out + 1, inbound ? &raddr : &laddr, 16);
+		__builtin_memcpy(out + 17, inbound ? &rport : &lport, 2);
+		__builtin_memcpy(out + 19, inbound ? &laddr : &raddr, 16);
+		__builtin_memcpy(out + 35, inbound ? &lport : &rport, 2);
+		eb_len(b, 37);
+	} else {
+		eb_empty(b);
+	}
+}
+
+/* --- per event --- */
+
+static __always_inline void fill_event(struct eb *b, const struct args *c)
+{
+	const unsigned long *a = c->a;
+	long ret = c->ret;
+
+	switch (b->type) {
+	case PPME_GENERIC_E:
+		eb_u16(b, c->id >= 0 && c->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[c->id] : PPM_SC_UNKNOWN);
+		eb_u16(b, c->id);
+		break;
+	case PPME_GENERIC_X:
+		eb_u16(b, c->id >= 0 && c->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[c->id] : PPM_SC_UNKNOWN);
+		break;
+	case PPME_SYSCALL_OPEN_E:
+		eb_user_str(b, a[0]);
+		eb_u32(b, open_flags_to_ppm(a[1]));
+		eb_u32(b, open_mode(a[1], a[2]));
+		break;
+	case PPME_SYSCALL_OPEN_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_u32(b, open_flags_to_ppm(a[1]));
+		eb_u32(b, open_mode(a[1], a[2]));
+		eb_u32(b, 0);
+		break;
+	case PPME_SYSCALL_OPENAT_2_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, open_flags_to_ppm(a[2]));
+		eb_u32(b, open_mode(a[2], a[3]));
+		break;
+	case PPME_SYSCALL_OPENAT_2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, open_flags_to_ppm(a[2]));
+		eb_u32(b, open_mode(a[2], a[3]));
+		eb_u32(b, 0);
+		break;
+	case PPME_SYSCALL_CREAT_E:
+		eb_user_str(b, a[0]);
+		eb_u32(b, a[1]);
+		break;
+	case PPME_SYSCALL_CREAT_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_u32(b, a[1]);
+		eb_u32(b, 0);
+		break;
+	case PPME_SYSCALL_CLOSE_E:
+	case PPME_SYSCALL_DUP_E:
+	case PPME_SYSCALL_FCHDIR_E:
+	case PPME_SYSCALL_READV_E:
+	case PPME_SOCKET_BIND_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		break;
+	case PPME_SYSCALL_READ_E:
+	case PPME_SYSCALL_WRITE_E:
+	case PPME_SOCKET_RECVFROM_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SYSCALL_PREAD_E:
+	case PPME_SYSCALL_PWRITE_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		eb_u64(b, a[3]);
+		break;
+	case PPME_SYSCALL_READ_X:
+	case PPME_SYSCALL_PREAD_X:
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
+		break;
+	case PPME_SYSCALL_WRITE_X:
+	case PPME_SYSCALL_PWRITE_X:
+	case PPME_SOCKET_SENDTO_X:
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], a[2]);
+		break;
+	case PPME_SYSCALL_EXECVE_19_E:
+		eb_user_str(b, a[0]);
+		break;
+	case PPME_SYSCALL_EXECVE_19_X:
+		fill_execve_exit(b, ret);
+		break;
+	case PPME_SYSCALL_CLONE_20_X:
+		fill_clone_exit(b, ret, a[0]);
+		break;
+	case PPME_SYSCALL_FORK_20_X:
+		fill_clone_exit(b, ret, SIGCHLD);
+		break;
+	case PPME_SYSCALL_VFORK_20_X:
+		fill_clone_exit(b, ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
+		break;
+	case PPME_SYSCALL_CLONE3_X: {
+		__u64 flags = 0;
+
+		/* struct clone_args starts with its flags. */
+		if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]))
+			b->faulted = true;
+		fill_clone_exit(b, ret, flags);
+		break;
+	}
+	case PPME_SYSCALL_UNLINK_2_X:
+	case PPME_SYSCALL_RMDIR_2_X:
+	case PPME_SYSCALL_MKDIR_2_X:
+	case PPME_SYSCALL_CHDIR_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		break;
+	case PPME_SYSCALL_MKDIR_2_E:
+		eb_u32(b, a[1]);
+		break;
+	case PPME_SYSCALL_UNLINKAT_2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, a[2] & AT_REMOVEDIR ? PPM_AT_REMOVEDIR : 0);
+		break;
+	case PPME_SYSCALL_MKDIRAT_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SYSCALL_RENAME_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_user_str(b, a[1]);
+		break;
+	case PPME_SYSCALL_RENAMEAT_X:
+	case PPME_SYSCALL_RENAMEAT2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u64(b, (__s64)(int)a[2]);
+		eb_user_str(b, a[3]);
+		if (b->type == PPME_SYSCALL_RENAMEAT2_X)
+			eb_u32(b, a[4]);
+		break;
+	case PPME_SOCKET_SOCKET_E:
+		eb_u32(b, a[0]);
+		eb_u32(b, a[1]);
+		eb_u32(b, a[2]);
+		break;
+	case PPME_SOCKET_CONNECT_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_sockaddr(b, a[1], a[2]);
+		break;
+	case PPME_SOCKET_CONNECT_X:
+		eb_u64(b, ret);
+		eb_socktuple(b, (int)a[0], a[1], a[2], false);
+		break;
+	case PPME_SOCKET_BIND_X:
+		eb_u64(b, ret);
+		eb_user_sockaddr(b, a[1], a[2]);
+		break;
+	case PPME_SOCKET_LISTEN_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, a[1]);
+		break;
+	case PPME_SOCKET_ACCEPT4_5_E:
+		eb_u32(b, a[3]);
+		break;
+	case PPME_SOCKET_ACCEPT_5_X:
+	case PPME_SOCKET_ACCEPT4_5_X:
+		eb_u64(b, ret);
+		if (ret >= 0)
+			eb_socktuple(b, (int)ret, 0, 0, true);
+		else
+			eb_empty(b);
+		break;
+	case PPME_SYSCALL_PIPE_X: {
+		int fds[2] = { -1, -1 };
+
+		eb_u64(b, ret);
+		if (ret == 0 && bpf_probe_read_user(fds, sizeof(fds), (const void *)a[0]))
+			b->faulted = true;
+		eb_u64(b, (__s64)fds[0]);
+		eb_u64(b, (__s64)fds[1]);
+		break;
+	}
+	case PPME_SOCKET_SHUTDOWN_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u8(b, a[1]);
+		break;
+	case PPME_SOCKET_SENDTO_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, a[2]);
+		eb_socktuple(b, (int)a[0], a[4], a[5], false);
+		break;
+	case PPME_SOCKET_RECVFROM_X: {
+		int addrlen = 0;
+
+		eb_u64(b, ret);
+		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
+		if (ret >= 0 && a[4] && a[5])
+			bpf_probe_read_user(&addrlen, sizeof(addrlen), (const void *)a[5]);
+		eb_socktuple(b, (int)a[0], addrlen > 0 ? a[4] : 0, addrlen, true);
+		break;
+	}
+	case PPME_SYSCALL_MMAP_E:
+		eb_u64(b, a[0]);
+		eb_u64(b, a[1]);
+		eb_u32(b, prot_flags_to_ppm(a[2]));
+		eb_u32(b, mmap_flags_to_ppm(a[3]));
+		eb_u64(b, (__s64)(int)a[4]);
+		eb_u64(b, a[5]);
+		break;
+	case PPME_SYSCALL_MPROTECT_E:
+		eb_u64(b, a[0]);
+		eb_u64(b, a[1]);
+		eb_u32(b, prot_flags_to_ppm(a[2]));
+		break;
+	case PPME_SYSCALL_MMAP_X:
+	case PPME_SYSCALL_MUNMAP_X:
+		eb_u64(b, ret);
+		eb_vm(b);
+		break;
+	case PPME_SYSCALL_MUNMAP_E:
+		eb_u64(b, a[0]);
+		eb_u64(b, a[1]);
+		break;
+	case PPME_SYSCALL_SETUID_E:
+	case PPME_SYSCALL_SETGID_E:
+		eb_u32(b, a[0]);
+		break;
+	case PPME_SYSCALL_CHMOD_X:
+		eb_u64(b, ret);
+		eb_user_str(b, a[0]);
+		eb_u32(b, a[1] & 07777);
+		break;
+	case PPME_SYSCALL_FCHMOD_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, a[1] & 07777);
+		break;
+	case PPME_SYSCALL_FCHMODAT_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, a[2] & 07777);
+		break;
+	case PPME_SYSCALL_KILL_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u8(b, a[1]);
+		break;
+	default: {
+		/* No filler of its own: the result or the fd argument first, the rest zero. */
+		__u8 first = params_of(b->type)->first;
+
+		if (first == PPM_FIRST_RET)
+			eb_u64(b, ret);
+		else if (first == PPM_FIRST_FD)
+			eb_u64(b, (__s64)(int)a[0]);
+		break;
+	}
+	}
+}
+
+/* --- recording --- */
+
+static __always_inline const struct settings *wanted(__u16 type)
+{
+	__u32 zero = 0;
+	const struct settings *s = bpf_map_lookup_elem(&settings, &zero);
+
+	if (!s || !s->capturing || type >= PPM_EVENT_MAX)
+		return NULL;
+	if (!(s->events[(type / 64) & (EVENTS_MASK_WORDS - 1)] & (1ULL << (type % 64))))
+		return NULL;
+	if ((bpf_get_current_pid_tgid() >> 32) == s->consumer_tgid)
+		return NULL;
+	return s;
+}
+
+static __always_inline void record(__u16 type, const struct args *c, struct task_struct *exiting)
+{
+	const struct settings *s = wanted(type);
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+	struct counters *n;
+	struct scratch *sc;
+	struct eb b = {};
+	__u32 len;
+
+	if (!s)
+		return;
+	n = bpf_map_lookup_elem(&counters, &zero);
+	if (!n)
+		return;
+	n->n_evts++;
+	sc = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!sc) {
+		n->n_drops_scratch++;
+		return;
+	}
+	b.buf = sc->buf;
+	b.type = type;
+	b.nparams = params_of(type)->nparams;
+	b.snaplen = s->snaplen;
+	b.off = HDR_LEN + b.nparams * 2;
+	*(__u64 *)&b.buf[0] = bpf_ktime_get_boot_ns() + s->boot_to_realtime_ns;
+	*(__u64 *)&b.buf[8] = (__u32)bpf_get_current_pid_tgid();
+	*(__u16 *)&b.buf[20] = type;
+	*(__u32 *)&b.buf[22] = b.nparams;
+	if (exiting) {
+		int code = exiting->exit_code;
+
+		eb_u64(&b, code);
+		eb_u64(&b, (code >> 8) & 0xff);
+		eb_u8(&b, code & 0x7f);
+		eb_u8(&b, (code & 0x80) ? 1 : 0);
+	} else {
+		fill_event(&b, c);
+	}
+	len = eb_finish(&b);
+	if (b.faulted)
+		n->n_drops_pf++;
+	if (bpf_ringbuf_output(&events, b.buf, len & (SCRATCH_HALF * 2 - 1), 0))
+		n->n_drops_buffer++;
+}
+
+static __always_inline __u16 route(long id, bool enter)
+{
+	const struct syscall_evt_pair *pair;
+
+	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
+		return enter ? PPME_GENERIC_E : PPME_GENERIC_X;
+	VERIFIER_BOUND(id, 511);
+	pair = &g_syscall_table[id];
+	if (!(pair->flags & UF_USED))
+		return enter ? PPME_GENERIC_E : PPME_GENERIC_X;
+	return enter ? pair->enter_event_type : pair->exit_event_type;
+}
+
+static __always_inline void read_args(struct pt_regs *regs, struct args *c)
+{
+	c->a[0] = regs->di;
+	c->a[1] = regs->si;
+	c->a[2] = regs->dx;
+	c->a[3] = regs->r10;
+	c->a[4] = regs->r8;
+	c->a[5] = regs->r9;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct args c = { .id = id };
+
+	read_args(regs, &c);
+	record(route(id, true), &c, NULL);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct args c = { .ret = ret };
+
+	c.id = regs->orig_ax;
+	read_args(regs, &c);
+	record(route(c.id, false), &c, NULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	record(PPME_PROCEXIT_1_E, NULL, p);
+	return 0;
+}
+
+/* Children return to userspace through sys_exit on x86_64; the hook is attached so that task creation
+ * stays visible in one place when more is needed here. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return 0;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Linux flag values to the schema's PPM_* flags, shared by the kernel module and the eBPF probes.
+ * The Linux constants come from the kernel's headers in the module and from the UAPI headers in the
+ * probes; the names are the same.
+ */
+#ifndef PPM_FLAGS_CONV_H_
+#define PPM_FLAGS_CONV_H_
+
+static inline __u32 open_flags_to_ppm(unsigned long flags)
+{
+	__u32 res = 0;
+
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		res |= PPM_O_RDONLY;
+		break;
+	case O_WRONLY:
+		res |= PPM_O_WRONLY;
+		break;
+	case O_RDWR:
+		res |= PPM_O_RDWR;
+		break;
+	}
+	if (flags & O_CREAT)
+		res |= PPM_O_CREAT;
+	if (flags & O_APPEND)
+		res |= PPM_O_APPEND;
+	if (flags & O_DSYNC)
+		res |= PPM_O_DSYNC;
+	if (flags & O_EXCL)
+		res |= PPM_O_EXCL;
+	if (flags & O_NONBLOCK)
+		res |= PPM_O_NONBLOCK;
+	if ((flags & __O_SYNC) == __O_SYNC)
+		res |= PPM_O_SYNC;
+	if (flags & O_TRUNC)
+		res |= PPM_O_TRUNC;
+	if (flags & O_DIRECT)
+		res |= PPM_O_DIRECT;
+	if (flags & O_DIRECTORY)
+		res |= PPM_O_DIRECTORY;
+	if (flags & O_LARGEFILE)
+		res |= PPM_O_LARGEFILE;
+	if (flags & O_CLOEXEC)
+		res |= PPM_O_CLOEXEC;
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		res |= PPM_O_TMPFILE;
+	return res;
+}
+
+/* The mode only matters when a file may be created. */
+static inline __u32 open_mode(unsigned long flags, unsigned long mode)
+{
+	return (flags & (O_CREAT | __O_TMPFILE)) ? (__u32)mode : 0;
+}
+
+static inline __u32 clone_flags_to_ppm(unsigned long flags)
+{
+	__u32 res = 0;
+
+	if (flags & CLONE_FILES)
+		res |= PPM_CL_CLONE_FILES;
+	if (flags & CLONE_FS)
+		res |= PPM_CL_CLONE_FS;
+	if (flags & CLONE_IO)
+		res |= PPM_CL_CLONE_IO;
+	if (flags & CLONE_NEWIPC)
+		res |= PPM_CL_CLONE_NEWIPC;
+	if (flags & CLONE_NEWNET)
+		res |= PPM_CL_CLONE_NEWNET;
+	if (flags & CLONE_NEWNS)
+		res |= PPM_CL_CLONE_NEWNS;
+	if (flags & CLONE_NEWPID)
+		res |= PPM_CL_CLONE_NEWPID;
+	if (flags & CLONE_NEWUTS)
+		res |= PPM_CL_CLONE_NEWUTS;
+	if (flags & CLONE_PARENT)
+		res |= PPM_CL_CLONE_PARENT;
+	if (flags & CLONE_PARENT_SETTID)
+		res |= PPM_CL_CLONE_PARENT_SETTID;
+	if (flags & CLONE_PTRACE)
+		res |= PPM_CL_CLONE_PTRACE;
+	if (flags & CLONE_SIGHAND)
+		res |= PPM_CL_CLONE_SIGHAND;
+	if (flags & CLONE_SYSVSEM)
+		res |= PPM_CL_CLONE_SYSVSEM;
+	if (flags & CLONE_THREAD)
+		res |= PPM_CL_CLONE_THREAD;
+	if (flags & CLONE_UNTRACED)
+		res |= PPM_CL_CLONE_UNTRACED;
+	if (flags & CLONE_VM)
+		res |= PPM_CL_CLONE_VM;
+	if (flags & CLONE_NEWUSER)
+		res |= PPM_CL_CLONE_NEWUSER;
+	if (flags & CLONE_CHILD_CLEARTID)
+		res |= PPM_CL_CLONE_CHILD_CLEARTID;
+	if (flags & CLONE_CHILD_SETTID)
+		res |= PPM_CL_CLONE_CHILD_SETTID;
+	if (flags & CLONE_SETTLS)
+		res |= PPM_CL_CLONE_SETTLS;
+	if (flags & CLONE_VFORK)
+		res |= PPM_CL_CLONE_VFORK;
+	if (flags & CLONE_NEWCGROUP)
+		res |= PPM_CL_CLONE_NEWCGROUP;
+	return res;
+}
+
+static inline __u32 prot_flags_to_ppm(unsigned long prot)
+{
+	__u32 res = 0;
+
+	if (prot & PROT_READ)
+		res |= PPM_PROT_READ;
+	if (prot & PROT_WRITE)
+		res |= PPM_PROT_WRITE;
+	if (prot & PROT_EXEC)
+		res |= PPM_PROT_EXEC;
+	if (prot & PROT_SEM)
+		res |= PPM_PROT_SEM;
+	if (prot & PROT_GROWSDOWN)
+		res |= PPM_PROT_GROWSDOWN;
+	if (prot & PROT_GROWSUP)
+		res |= PPM_PROT_GROWSUP;
+	return res;
+}
+
+static inline __u32 mmap_flags_to_ppm(unsigned long flags)
+{
+	__u32 res = 0;
+
+	if (flags & MAP_SHARED)
+		res |= PPM_MAP_SHARED;
+	if (flags & MAP_PRIVATE)
+		res |= PPM_MAP_PRIVATE;
+	if (flags & MAP_FIXED)
+		res |= PPM_MAP_FIXED;
+	if (flags & MAP_ANONYMOUS)
+		res |= PPM_MAP_ANONYMOUS;
+#ifdef MAP_32BIT
+	if (flags & MAP_32BIT)
+		res |= PPM_MAP_32BIT;
+#endif
+	if (flags & MAP_NORESERVE)
+		res |= PPM_MAP_NORESERVE;
+	if (flags & MAP_POPULATE)
+		res |= PPM_MAP_POPULATE;
+	if (flags & MAP_NONBLOCK)
+		res |= PPM_MAP_NONBLOCK;
+	if (flags & MAP_GROWSDOWN)
+		res |= PPM_MAP_GROWSDOWN;
+	if (flags & MAP_DENYWRITE)
+		res |= PPM_MAP_DENYWRITE;
+	if (flags & MAP_EXECUTABLE)
+		res |= PPM_MAP_EXECUTABLE;
+	if (flags & MAP_LOCKED)
+		res |= PPM_MAP_LOCKED;
+	return res;
+}
+
+#endif /* PPM_FLAGS_CONV_H_ */

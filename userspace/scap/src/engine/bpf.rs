@@ -1,0 +1,235 @@
+//! The eBPF engine: the CO-RE probe (`bpf/probe.bpf.c`, built with this crate and shipped inside it)
+//! loaded with aya, attached to the BTF tracepoints, read from its BPF ring buffer.
+
+use std::os::fd::AsRawFd;
+
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader, Pod};
+
+use super::{CapturedEvent, Engine, EngineError, Next, Stats};
+use crate::event::Event;
+
+/// The probe object, compiled by build.rs.
+static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
+
+/// The probe's tracepoints, by program name.
+const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sched_process_fork"];
+
+/// Words of the probe's events-of-interest bitmap (`EVENTS_MASK_WORDS`: 512 event types).
+const EVENTS_MASK_WORDS: usize = 8;
+
+/// `struct settings` of the probe.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Settings {
+    capturing: u32,
+    snaplen: u32,
+    consumer_tgid: u32,
+    pad: u32,
+    boot_to_realtime_ns: u64,
+    events: [u64; EVENTS_MASK_WORDS],
+}
+
+// SAFETY: plain integers with no padding (the C struct is laid out the same).
+unsafe impl Pod for Settings {}
+
+/// `struct counters` of the probe (one per CPU).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Counters {
+    n_evts: u64,
+    n_drops_buffer: u64,
+    n_drops_pf: u64,
+    n_drops_scratch: u64,
+}
+
+// SAFETY: plain integers.
+unsafe impl Pod for Counters {}
+
+pub struct BpfEngine {
+    // Owns the programs and their links: dropping it detaches them.
+    _ebpf: Ebpf,
+    ring: RingBuf<MapData>,
+    settings_map: Array<MapData, Settings>,
+    counters: PerCpuArray<MapData, Counters>,
+    settings: Settings,
+    event: Vec<u8>,
+    stopped: bool,
+}
+
+fn other(what: &str, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Other(format!("{what}: {e}"))
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl BpfEngine {
+    /// Loads and attaches the CO-RE probe. Capture starts with [`Engine::start`].
+    pub fn open(ring_bytes: u32) -> Result<BpfEngine, EngineError> {
+        mount_if_missing("tracefs", "/sys/kernel/tracing");
+        let btf = Btf::from_sys_fs().map_err(|e| {
+            other("reading the kernel's BTF (/sys/kernel/btf/vmlinux; the CO-RE probe needs a kernel built with CONFIG_DEBUG_INFO_BTF)", e)
+        })?;
+        let cpus = possible_cpus()?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .map_max_entries("events", ring_bytes)
+            .map_max_entries("scratch", cpus)
+            .load(PROBE)
+            .map_err(|e| other("loading the eBPF probe (root or CAP_BPF+CAP_PERFMON is needed)", e))?;
+        for name in PROGRAMS {
+            let program: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| EngineError::Other(format!("the probe has no program {name}")))?
+                .try_into()
+                .map_err(|e| other(&format!("program {name}"), e))?;
+            program
+                .load(name, &btf)
+                .map_err(|e| other(&format!("loading program {name} (verifier)"), verifier_detail(e)))?;
+            program.attach().map_err(|e| other(&format!("attaching {name}"), e))?;
+        }
+        let take = |ebpf: &mut Ebpf, name: &str| {
+            ebpf.take_map(name)
+                .ok_or_else(|| EngineError::Other(format!("the probe has no map {name}")))
+        };
+        let ring = RingBuf::try_from(take(&mut ebpf, "events")?).map_err(|e| other("ring buffer", e))?;
+        let settings_map = Array::try_from(take(&mut ebpf, "settings")?).map_err(|e| other("settings", e))?;
+        let counters = PerCpuArray::try_from(take(&mut ebpf, "counters")?).map_err(|e| other("counters", e))?;
+        let settings = Settings {
+            capturing: 0,
+            snaplen: 80,
+            consumer_tgid: std::process::id(),
+            pad: 0,
+            boot_to_realtime_ns: clock_ns(libc::CLOCK_REALTIME).saturating_sub(clock_ns(libc::CLOCK_BOOTTIME)),
+            events: [u64::MAX; EVENTS_MASK_WORDS],
+        };
+        let mut engine = BpfEngine {
+            _ebpf: ebpf,
+            ring,
+            settings_map,
+            counters,
+            settings,
+            event: Vec::with_capacity(64 * 1024),
+            stopped: false,
+        };
+        engine.push_settings()?;
+        Ok(engine)
+    }
+
+    fn push_settings(&mut self) -> Result<(), EngineError> {
+        self.settings_map
+            .set(0, self.settings, 0)
+            .map_err(|e| other("updating the probe's settings", e))
+    }
+
+    pub fn set_snaplen(&mut self, snaplen: u32) -> Result<(), EngineError> {
+        self.settings.snaplen = snaplen;
+        self.push_settings()
+    }
+
+    /// Records only the given event types (all by default).
+    pub fn set_events(&mut self, types: &[u16]) -> Result<(), EngineError> {
+        self.settings.events = [0; EVENTS_MASK_WORDS];
+        for &t in types {
+            if let Some(word) = self.settings.events.get_mut(usize::from(t) / 64) {
+                *word |= 1 << (t % 64);
+            }
+        }
+        self.push_settings()
+    }
+
+    fn wait(&self, timeout_ms: i32) {
+        let mut pfd = libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd we own; the ring's fd stays open for the call.
+        unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    }
+}
+
+impl Engine for BpfEngine {
+    fn start(&mut self) -> Result<(), EngineError> {
+        self.stopped = false;
+        self.settings.capturing = 1;
+        self.push_settings()
+    }
+
+    fn stop(&mut self) -> Result<(), EngineError> {
+        self.stopped = true;
+        self.settings.capturing = 0;
+        self.push_settings()
+    }
+
+    fn next(&mut self) -> Result<Next<'_>, EngineError> {
+        let mut found = false;
+        for attempt in 0..2 {
+            if let Some(item) = self.ring.next() {
+                self.event.clear();
+                self.event.extend_from_slice(&item);
+                found = true;
+                break;
+            }
+            if attempt == 0 {
+                if self.stopped {
+                    return Ok(Next::Eof);
+                }
+                self.wait(100);
+            }
+        }
+        if !found {
+            return Ok(Next::Timeout);
+        }
+        let event = Event::parse(&self.event).map_err(|e| other("a malformed event from the probe", e))?;
+        Ok(Next::Event(CapturedEvent { cpu: 0, flags: None, event }))
+    }
+
+    fn stats(&self) -> Stats {
+        let mut stats = Stats::default();
+        if let Ok(per_cpu) = self.counters.get(&0, 0) {
+            for c in per_cpu.iter() {
+                stats.events += c.n_evts;
+                stats.drops_buffer += c.n_drops_buffer;
+                stats.drops_pf += c.n_drops_pf;
+                stats.drops_other += c.n_drops_scratch;
+            }
+        }
+        stats
+    }
+}
+
+/// The verifier's log is in the error's source chain; show its end, where the reason is.
+fn verifier_detail(e: aya::programs::ProgramError) -> String {
+    let text = format!("{e:?}");
+    let tail: String = text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+    tail
+}
+
+fn possible_cpus() -> Result<u32, EngineError> {
+    let cpus = aya::util::nr_cpus().map_err(|(path, e)| other(&format!("reading {path}"), e))?;
+    Ok(u32::try_from(cpus).unwrap_or(u32::MAX))
+}
+
+fn mount_if_missing(fstype: &str, target: &str) {
+    if std::path::Path::new(target).join("events").exists() {
+        return;
+    }
+    let (Ok(src), Ok(dst)) = (std::ffi::CString::new(fstype), std::ffi::CString::new(target)) else {
+        return;
+    };
+    // SAFETY: mounting a pseudo filesystem with valid C strings; failure is harmless (BTF tracepoints
+    // do not need tracefs, it only helps diagnostics).
+    unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), src.as_ptr(), 0, std::ptr::null()) };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_events_bitmap_covers_every_event() {
+        let events = crate::schema::EVENT_INFO.len();
+        assert!(super::EVENTS_MASK_WORDS * 64 >= events);
+    }
+}
