@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Starts the Docker engine in the background when none answers (machines here have no systemd), and
-# makes the local builder image the container builds use (`driverkit images build`, about two minutes
-# the first time; later runs find it).
+# Starts the Docker engine in the background when none answers (machines here have no systemd). The
+# builder image is made by the tests that need it (`driverkit images build`, about 90 s the first time).
 set -euo pipefail
 if ! docker info >/dev/null 2>&1; then
     echo ">> starting dockerd (log: /var/log/dockerd.log)"

@@ -144,6 +144,7 @@ impl BpfEngine {
         self.push_settings()
     }
 
+    /// Waits for the ring (the probe does not wake readers, so this is mostly a short sleep).
     fn wait(&self, timeout_ms: i32) {
         let mut pfd = libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         // SAFETY: one pollfd we own; the ring's fd stays open for the call.
@@ -177,7 +178,7 @@ impl Engine for BpfEngine {
                 if self.stopped {
                     return Ok(Next::Eof);
                 }
-                self.wait(100);
+                self.wait(2);
             }
         }
         if !found {
