@@ -7,7 +7,27 @@
  * Userspace sets the capture switch, the snaplen, the events of interest and the clock offset in the
  * `settings` map, and reads per-CPU counters from `counters`.
  */
+#ifdef PPM_KERNEL_HEADERS
+/*
+ * The per-kernel probe: built against one kernel's headers (bpf/Makefile, through kbuild), for kernels
+ * without BTF. Offsets come from the headers; pointers are followed with plain probe reads and the
+ * programs attach to raw tracepoints.
+ */
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/mm_types.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/net.h>
+#include <linux/ptrace.h>
+#include <linux/cred.h>
+#include <linux/bpf.h>
+#include <net/sock.h>
+#define KREAD BPF_PROBE_READ
+#else
 #include "vmlinux_min.h"
+#define KREAD BPF_CORE_READ
+#endif
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -77,12 +97,11 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-/* The UAPI headers give the Linux flag values the shared conversions use. */
+/* The UAPI (or the kernel's) headers give the Linux flag values the shared conversions use. */
 #include <linux/fcntl.h>
-#include <linux/sched.h>
 #include <linux/mman.h>
-#include "../driver/ppm_flags_conv.h"
-
+#ifndef PPM_KERNEL_HEADERS
+#include <linux/sched.h>
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
@@ -90,6 +109,8 @@ struct {
 #define RLIMIT_NOFILE 7
 #define PIDTYPE_PGID 2
 #define PAGE_SHIFT 12
+#endif
+#include "../driver/ppm_flags_conv.h"
 
 struct eb {
 	char *buf;
@@ -305,14 +326,18 @@ static __always_inline __u32 eb_finish(struct eb *b)
 
 static __always_inline struct task_struct *task(void)
 {
+#ifdef PPM_KERNEL_HEADERS
+	return (struct task_struct *)bpf_get_current_task();
+#else
 	return bpf_get_current_task_btf();
+#endif
 }
 
 static __always_inline void eb_vm(struct eb *b)
 {
-	struct mm_struct *mm = task()->mm;
+	unsigned long total_vm = KREAD(task(), mm, total_vm);
 
-	eb_u32(b, mm ? mm->total_vm << (PAGE_SHIFT - 10) : 0);
+	eb_u32(b, total_vm << (PAGE_SHIFT - 10));
 	eb_u32(b, 0);	/* vm_rss: the counters' layout differs across kernels; not read yet */
 	eb_u32(b, 0);	/* vm_swap */
 }
@@ -321,8 +346,8 @@ static __always_inline void eb_vm(struct eb *b)
 static __always_inline void fill_proc_common(struct eb *b, long res)
 {
 	struct task_struct *t = task();
-	struct mm_struct *mm = t->mm;
-	unsigned long arg_start = mm ? mm->arg_start : 0, arg_end = mm ? mm->arg_end : 0;
+	unsigned long arg_start = KREAD(t, mm, arg_start), arg_end = KREAD(t, mm, arg_end);
+	char comm[16];
 
 	eb_u64(b, res);
 	/* exe: argv[0] */
@@ -331,32 +356,37 @@ static __always_inline void fill_proc_common(struct eb *b, long res)
 	else
 		eb_empty_str(b);
 	eb_user_area(b, arg_start, arg_end, true);
-	eb_u64(b, t->pid);
-	eb_u64(b, t->tgid);
-	eb_u64(b, t->real_parent->pid);
+	eb_u64(b, KREAD(t, pid));
+	eb_u64(b, KREAD(t, tgid));
+	eb_u64(b, KREAD(t, real_parent, pid));
 	eb_empty_str(b);	/* cwd: userspace tracks it */
-	eb_u64(b, t->signal->rlim[RLIMIT_NOFILE].rlim_cur);
-	eb_u64(b, t->maj_flt);
-	eb_u64(b, t->min_flt);
+	eb_u64(b, KREAD(t, signal, rlim[RLIMIT_NOFILE].rlim_cur));
+	eb_u64(b, KREAD(t, maj_flt));
+	eb_u64(b, KREAD(t, min_flt));
 	eb_vm(b);
-	eb_str(b, t->comm);
+	bpf_get_current_comm(comm, sizeof(comm));
+	eb_str(b, comm);
 	eb_empty(b);	/* cgroups */
 }
 
 static __always_inline void fill_execve_exit(struct eb *b, long res)
 {
 	struct task_struct *t = task();
-	struct mm_struct *mm = t->mm;
-	struct pid *pgrp = t->signal->pids[PIDTYPE_PGID];
+	__u32 loginuid = (__u32)-1;
 
 	fill_proc_common(b, res);
-	if (mm)
-		eb_user_area(b, mm->env_start, mm->env_end, false);
-	else
-		eb_empty(b);
+	eb_user_area(b, KREAD(t, mm, env_start), KREAD(t, mm, env_end), false);
 	eb_u32(b, 0);	/* tty */
-	eb_u64(b, pgrp ? pgrp->numbers[0].nr : 0);
-	eb_u32(b, bpf_core_field_exists(t->loginuid) ? t->loginuid.val : (__u32)-1);
+	eb_u64(b, KREAD(t, signal, pids[PIDTYPE_PGID], numbers[0].nr));
+#ifdef PPM_KERNEL_HEADERS
+#ifdef CONFIG_AUDIT
+	loginuid = KREAD(t, loginuid.val);
+#endif
+#else
+	if (bpf_core_field_exists(t->loginuid))
+		loginuid = KREAD(t, loginuid.val);
+#endif
+	eb_u32(b, loginuid);
 	eb_u32(b, 0);	/* flags */
 }
 
@@ -366,10 +396,10 @@ static __always_inline void fill_clone_exit(struct eb *b, long res, unsigned lon
 
 	fill_proc_common(b, res);
 	eb_u32(b, clone_flags_to_ppm(clone_flags));
-	eb_u32(b, t->cred->euid.val);
-	eb_u32(b, t->cred->egid.val);
-	eb_u64(b, t->pid);
-	eb_u64(b, t->tgid);
+	eb_u32(b, KREAD(t, cred, euid.val));
+	eb_u32(b, KREAD(t, cred, egid.val));
+	eb_u64(b, KREAD(t, pid));
+	eb_u64(b, KREAD(t, tgid));
 }
 
 /* --- sockets --- */
@@ -435,17 +465,18 @@ static __always_inline void eb_user_sockaddr(struct eb *b, unsigned long uptr, l
 static __always_inline struct sock *fd_sock(int fd)
 {
 	struct task_struct *t = task();
-	struct fdtable *fdt = t->files->fdt;
+	struct file **fds = KREAD(t, files, fdt, fd);
+	unsigned int max_fds = KREAD(t, files, fdt, max_fds);
 	struct file *f = NULL;
 	struct socket *sock;
 
-	if (fd < 0 || fd >= fdt->max_fds)
+	if (fd < 0 || fd >= max_fds)
 		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+	sock = KREAD(f, private_data);
+	return sock ? KREAD(sock, sk) : NULL;
 }
 
 /*
@@ -465,15 +496,15 @@ static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long pee
 		eb_empty(b);
 		return;
 	}
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = KREAD(sk, __sk_common.skc_family);
 	if (peer && peerlen >= 2 && bpf_probe_read_user(&sa, sizeof(sa), (const void *)peer))
 		sa.family = 0;
 	out = &b->buf[b->off & SCRATCH_MASK];
 	if (family == AF_INET) {
-		__be32 laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__be32 raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		__u16 rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		__be32 laddr = KREAD(sk, __sk_common.skc_rcv_saddr);
+		__be32 raddr = KREAD(sk, __sk_common.skc_daddr);
+		__u16 lport = KREAD(sk, __sk_common.skc_num);
+		__u16 rport = __builtin_bswap16(KREAD(sk, __sk_common.skc_dport));
 
 		if (peer && sa.family == AF_INET) {
 			__builtin_memcpy(&raddr, sa.addr, 4);
@@ -486,10 +517,10 @@ static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long pee
 		__builtin_memcpy(out + 11, inbound ? &lport : &rport, 2);
 		eb_len(b, 13);
 	} else if (family == AF_INET6) {
-		struct in6_addr laddr = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
-		struct in6_addr raddr = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
-		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		__u16 rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		struct in6_addr laddr = KREAD(sk, __sk_common.skc_v6_rcv_saddr);
+		struct in6_addr raddr = KREAD(sk, __sk_common.skc_v6_daddr);
+		__u16 lport = KREAD(sk, __sk_common.skc_num);
+		__u16 rport = __builtin_bswap16(KREAD(sk, __sk_common.skc_dport));
 
 		if (peer && sa.family == AF_INET6) {
 			__builtin_memcpy(&raddr, sa.addr + 4, 16);
@@ -814,7 +845,7 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 	*(__u16 *)&b.buf[20] = type;
 	*(__u32 *)&b.buf[22] = b.nparams;
 	if (exiting) {
-		int code = exiting->exit_code;
+		int code = KREAD(exiting, exit_code);
 
 		eb_u64(&b, code);
 		eb_u64(&b, (code >> 8) & 0xff);
@@ -846,32 +877,70 @@ static __always_inline __u16 route(long id, bool enter)
 
 static __always_inline void read_args(struct pt_regs *regs, struct args *c)
 {
-	c->a[0] = regs->di;
-	c->a[1] = regs->si;
-	c->a[2] = regs->dx;
-	c->a[3] = regs->r10;
-	c->a[4] = regs->r8;
-	c->a[5] = regs->r9;
+	c->a[0] = KREAD(regs, di);
+	c->a[1] = KREAD(regs, si);
+	c->a[2] = KREAD(regs, dx);
+	c->a[3] = KREAD(regs, r10);
+	c->a[4] = KREAD(regs, r8);
+	c->a[5] = KREAD(regs, r9);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+static __always_inline void on_sys_enter(struct pt_regs *regs, long id)
 {
 	struct args c = { .id = id };
 
 	read_args(regs, &c);
 	record(route(id, true), &c, NULL);
+}
+
+static __always_inline void on_sys_exit(struct pt_regs *regs, long ret)
+{
+	struct args c = { .ret = ret };
+
+	c.id = KREAD(regs, orig_ax);
+	read_args(regs, &c);
+	record(route(c.id, false), &c, NULL);
+}
+
+#ifdef PPM_KERNEL_HEADERS
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	on_sys_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	on_sys_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	record(PPME_PROCEXIT_1_E, NULL, (struct task_struct *)ctx->args[0]);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	return 0;
+}
+#else
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	on_sys_enter(regs, id);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	struct args c = { .ret = ret };
-
-	c.id = regs->orig_ax;
-	read_args(regs, &c);
-	record(route(c.id, false), &c, NULL);
+	on_sys_exit(regs, ret);
 	return 0;
 }
 
@@ -889,3 +958,4 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 {
 	return 0;
 }
+#endif

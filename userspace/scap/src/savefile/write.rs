@@ -166,7 +166,7 @@ impl Writer {
             blob(&mut e, p.comm.as_bytes());
             blob(&mut e, p.exe.as_bytes());
             blob(&mut e, p.exepath.as_bytes());
-            blob(&mut e, &p.args);
+            blob(&mut e, cap_list(&p.args));
             blob(&mut e, p.cwd.as_bytes());
             e.extend_from_slice(&p.fdlimit.to_le_bytes());
             for v in [p.flags, p.uid, p.gid, p.vmsize_kb, p.vmrss_kb, p.vmswap_kb] {
@@ -174,7 +174,7 @@ impl Writer {
             }
             e.extend_from_slice(&p.pfmajor.to_le_bytes());
             e.extend_from_slice(&p.pfminor.to_le_bytes());
-            blob(&mut e, &p.env);
+            blob(&mut e, cap_list(&p.env));
             e.extend_from_slice(&p.vtid.to_le_bytes());
             e.extend_from_slice(&p.vpid.to_le_bytes());
             blob(&mut e, &p.cgroups);
@@ -235,5 +235,33 @@ impl Drop for Writer {
         if self.sink.is_some() {
             let _ = std::fs::remove_file(&self.temp);
         }
+    }
+}
+
+/// libscap refuses a process whose arguments or environment exceed 4096 bytes (`SCAP_MAX_ARGS_SIZE`,
+/// `SCAP_MAX_ENV_SIZE`) and with it the whole file: longer lists are cut after their last whole entry.
+const MAX_LIST: usize = 4096;
+
+fn cap_list(list: &[u8]) -> &[u8] {
+    if list.len() <= MAX_LIST {
+        return list;
+    }
+    match list[..MAX_LIST].iter().rposition(|&b| b == 0) {
+        Some(end) => &list[..=end],
+        None => &list[..MAX_LIST],
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_process_lists_are_cut_at_an_entry() {
+        let env: Vec<u8> = (0..1000).flat_map(|i| format!("VAR{i}=x\0").into_bytes()).collect();
+        let cut = cap_list(&env);
+        assert!(cut.len() <= MAX_LIST && cut.ends_with(b"\0"), "{}", cut.len());
+        assert_eq!(cap_list(b"a\0b\0"), b"a\0b\0");
     }
 }
