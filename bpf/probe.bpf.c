@@ -68,6 +68,9 @@ struct counters {
 
 struct scratch {
 	char buf[2 * SCRATCH_HALF];
+	/* The build offset and the fault flag pass through here; see eb_len(). */
+	__u32 off;
+	__u32 faulted;
 };
 
 struct {
@@ -114,12 +117,12 @@ struct {
 
 struct eb {
 	char *buf;
+	struct scratch *sc;
 	__u32 off;	/* where the next value goes */
 	__u32 cur;	/* parameters written so far */
 	__u32 nparams;
 	__u32 snaplen;
 	__u16 type;
-	bool faulted;
 };
 
 struct args {
@@ -136,24 +139,49 @@ struct args {
  */
 #define VERIFIER_BOUND(x, mask) asm volatile("%0 &= " #mask : "+r"(x))
 
+_Static_assert(PPM_EVENT_PARAMS_SLOTS >= PPM_EVENT_MAX && PPM_EVENT_PARAMS_SLOTS == 512, "event types are masked with 511");
+
 static __always_inline const struct ppm_event_params *params_of(__u32 type)
 {
+	/* Types past PPM_EVENT_MAX land on zeroed slots: no parameters. */
 	VERIFIER_BOUND(type, 511);
-	if (type >= PPM_EVENT_MAX)
-		type = PPME_GENERIC_E;
 	return &g_event_params[type];
 }
 
+/*
+ * Records the length of the parameter just written. In the per-kernel probe the new offset goes through
+ * memory: the verifier then knows only what the masks tell it, so the paths of a parameter (read,
+ * faulted, empty) meet in one state instead of doubling with every variable-length parameter, which the
+ * verifiers of older kernels cannot afford. The CO-RE probe's kernels prune well enough without it, and
+ * the round trip costs it a third of its overhead.
+ */
 static __always_inline void eb_len(struct eb *b, __u32 len)
 {
 	*(__u16 *)&b->buf[(HDR_LEN + (b->cur & (PPM_MAX_EVENT_PARAMS - 1)) * 2) & SCRATCH_MASK] = len;
 	b->cur++;
+#ifdef PPM_KERNEL_HEADERS
+	*(volatile __u32 *)&b->sc->off = b->off + len;
+	b->off = *(volatile __u32 *)&b->sc->off;
+#else
 	b->off += len;
+#endif
 }
 
+static __always_inline void eb_fault(struct eb *b)
+{
+	*(volatile __u32 *)&b->sc->faulted = 1;
+}
+
+/* No room for `len` more bytes: the parameter is sent empty (or not at all past the last one). */
 static __always_inline bool eb_full(struct eb *b, __u32 len)
 {
-	return b->cur >= b->nparams || b->off + len > SCRATCH_HALF;
+	if (b->cur >= b->nparams)
+		return true;
+	if (b->off + len > SCRATCH_HALF) {
+		eb_len(b, 0);
+		return true;
+	}
+	return false;
 }
 
 static __always_inline void eb_u8(struct eb *b, __u8 v)
@@ -230,7 +258,7 @@ static __always_inline void eb_user_str(struct eb *b, unsigned long uptr)
 	}
 	n = bpf_probe_read_user_str(&b->buf[b->off & SCRATCH_MASK], STR_MAX, (const void *)uptr);
 	if (n <= 0) {
-		b->faulted = true;
+		eb_fault(b);
 		eb_empty_str(b);
 		return;
 	}
@@ -251,7 +279,7 @@ static __always_inline void eb_user_buf(struct eb *b, unsigned long uptr, __u64 
 		return;
 	}
 	if (bpf_probe_read_user(&b->buf[b->off & SCRATCH_MASK], len & (STR_MAX * 2 - 1), (const void *)uptr)) {
-		b->faulted = true;
+		eb_fault(b);
 		eb_empty(b);
 		return;
 	}
@@ -274,7 +302,7 @@ static __always_inline void eb_user_area(struct eb *b, unsigned long start, unsi
 		long n = bpf_probe_read_user_str(&b->buf[b->off & SCRATCH_MASK], STR_MAX, (const void *)start);
 
 		if (n <= 0) {
-			b->faulted = true;
+			eb_fault(b);
 			eb_empty(b);
 			return;
 		}
@@ -292,31 +320,30 @@ static __always_inline void eb_user_area(struct eb *b, unsigned long start, unsi
 		return;
 	}
 	if (bpf_probe_read_user(&b->buf[b->off & SCRATCH_MASK], len & (STR_MAX * 2 - 1), (const void *)start)) {
-		b->faulted = true;
+		eb_fault(b);
 		eb_empty(b);
 		return;
 	}
 	eb_len(b, len);
 }
 
-/* Parameters not written get their type's zero (see bpf/event_params.h). */
+/* Parameters not written get their type's zero (see bpf/event_params.h): their lengths and their zero
+ * bytes are copied in from the tables, without a loop the verifier would walk once per filler. */
 static __always_inline __u32 eb_finish(struct eb *b)
 {
 	const struct ppm_event_params *p = params_of(b->type);
-	__u32 i;
+	__u32 cur = b->cur, n = b->nparams, bytes;
 
-	for (i = 0; i < PPM_MAX_EVENT_PARAMS; i++) {
-		__u32 size;
-
-		if (i < b->cur)
-			continue;
-		if (i >= b->nparams || b->off + 16 > SCRATCH_HALF)
-			break;
-		size = p->zero_size[i];
-		/* Nine zero bytes cover every zero value; the next parameter overwrites what is past `size`. */
-		*(__u64 *)&b->buf[b->off & SCRATCH_MASK] = 0;
-		b->buf[(b->off + 8) & SCRATCH_MASK] = 0;
-		eb_len(b, size & 15);
+	if (cur < n && n <= PPM_MAX_EVENT_PARAMS) {
+		cur &= PPM_MAX_EVENT_PARAMS - 1;
+		bytes = p->zero_tail[cur];
+		if (b->off + bytes <= SCRATCH_HALF) {
+			bpf_probe_read_kernel(&b->buf[(HDR_LEN + cur * 2) & SCRATCH_MASK], ((n - cur) * 2) & 127,
+					      &p->zero_len[cur]);
+			bpf_probe_read_kernel(&b->buf[b->off & SCRATCH_MASK], bytes & 511, g_zeros);
+			b->off += bytes;
+			b->cur = n;
+		}
 	}
 	*(__u32 *)&b->buf[16] = b->off;
 	return b->off;
@@ -539,6 +566,16 @@ static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long pee
 
 /* --- per event --- */
 
+static __always_inline __u16 syscall_code(long id)
+{
+	__u32 i = id;
+
+	if (id < 0 || id >= SYSCALL_TABLE_SIZE)
+		return PPM_SC_UNKNOWN;
+	VERIFIER_BOUND(i, 511);
+	return g_syscall_code_routing_table[i];
+}
+
 static __always_inline void fill_event(struct eb *b, const struct args *c)
 {
 	const unsigned long *a = c->a;
@@ -546,11 +583,11 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 
 	switch (b->type) {
 	case PPME_GENERIC_E:
-		eb_u16(b, c->id >= 0 && c->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[c->id] : PPM_SC_UNKNOWN);
+		eb_u16(b, syscall_code(c->id));
 		eb_u16(b, c->id);
 		break;
 	case PPME_GENERIC_X:
-		eb_u16(b, c->id >= 0 && c->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[c->id] : PPM_SC_UNKNOWN);
+		eb_u16(b, syscall_code(c->id));
 		break;
 	case PPME_SYSCALL_OPEN_E:
 		eb_user_str(b, a[0]);
@@ -638,7 +675,7 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 
 		/* struct clone_args starts with its flags. */
 		if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]))
-			b->faulted = true;
+			eb_fault(b);
 		fill_clone_exit(b, ret, flags);
 		break;
 	}
@@ -716,7 +753,7 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 
 		eb_u64(b, ret);
 		if (ret == 0 && bpf_probe_read_user(fds, sizeof(fds), (const void *)a[0]))
-			b->faulted = true;
+			eb_fault(b);
 		eb_u64(b, (__s64)fds[0]);
 		eb_u64(b, (__s64)fds[1]);
 		break;
@@ -836,6 +873,8 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 		return;
 	}
 	b.buf = sc->buf;
+	b.sc = sc;
+	sc->faulted = 0;
 	b.type = type;
 	b.nparams = params_of(type)->nparams;
 	b.snaplen = s->snaplen;
@@ -855,7 +894,7 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 		fill_event(&b, c);
 	}
 	len = eb_finish(&b);
-	if (b.faulted)
+	if (*(volatile __u32 *)&sc->faulted)
 		n->n_drops_pf++;
 	/* Waking the reader for every event costs more than the event; the reader polls instead. */
 	if (bpf_ringbuf_output(&events, b.buf, len & (SCRATCH_HALF * 2 - 1), BPF_RB_NO_WAKEUP))
@@ -875,14 +914,24 @@ static __always_inline __u16 route(long id, bool enter)
 	return enter ? pair->enter_event_type : pair->exit_event_type;
 }
 
+/*
+ * The saved user registers. BTF tracepoints hand the probe a pointer it may load from directly (one
+ * instruction each); raw tracepoints only an address, read with a helper call.
+ */
+#ifdef PPM_KERNEL_HEADERS
+#define REG(regs, r) KREAD(regs, r)
+#else
+#define REG(regs, r) ((regs)->r)
+#endif
+
 static __always_inline void read_args(struct pt_regs *regs, struct args *c)
 {
-	c->a[0] = KREAD(regs, di);
-	c->a[1] = KREAD(regs, si);
-	c->a[2] = KREAD(regs, dx);
-	c->a[3] = KREAD(regs, r10);
-	c->a[4] = KREAD(regs, r8);
-	c->a[5] = KREAD(regs, r9);
+	c->a[0] = REG(regs, di);
+	c->a[1] = REG(regs, si);
+	c->a[2] = REG(regs, dx);
+	c->a[3] = REG(regs, r10);
+	c->a[4] = REG(regs, r8);
+	c->a[5] = REG(regs, r9);
 }
 
 static __always_inline void on_sys_enter(struct pt_regs *regs, long id)
@@ -897,7 +946,7 @@ static __always_inline void on_sys_exit(struct pt_regs *regs, long ret)
 {
 	struct args c = { .ret = ret };
 
-	c.id = KREAD(regs, orig_ax);
+	c.id = REG(regs, orig_ax);
 	read_args(regs, &c);
 	record(route(c.id, false), &c, NULL);
 }

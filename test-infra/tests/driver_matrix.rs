@@ -138,7 +138,10 @@ fn driverkit_cmake_recipe_builds_the_module_under_its_names() {
             .any(|w| w == b"name=falco\0\0\0" || w.starts_with(b"name=falco")),
         "the module is called falco"
     );
-    // The probe step fails loudly until bpf/ exists, instead of succeeding with nothing.
+    // The probe step builds the per-kernel eBPF probe where driverkit looks for it.
     let (ok, log) = run(&["make", "bpf"]);
-    assert!(!ok && log.contains("not in this tree yet"), "{log}");
+    assert!(ok, "make bpf failed:\n{log}");
+    let probe = std::fs::read(build.join("driver/bpf/probe.o")).expect("build/driver/bpf/probe.o");
+    assert_eq!(&probe[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([probe[18], probe[19]]), 247, "an eBPF object (EM_BPF)");
 }

@@ -44,11 +44,16 @@ fn bpf_event_params(schema: &Schema) -> String {
     out.push_str(
         "#ifndef PPM_EVENT_PARAMS_H_\n#define PPM_EVENT_PARAMS_H_\n\n\
          /*\n * Per event: its parameter count, what a filler-less event gets as its first parameter\n \
-         * (PPM_FIRST_RET: the syscall's result; PPM_FIRST_FD: the first argument as an fd), and the size of\n \
-         * each parameter's zero value (0: sent empty).\n */\n\
+         * (PPM_FIRST_RET: the syscall's result; PPM_FIRST_FD: the first argument as an fd), the length of\n \
+         * each parameter's zero value (0: sent empty; the values are all zero bytes), and from each\n \
+         * parameter on, the bytes the zero values of the rest take: a probe fills the parameters it has no\n \
+         * value for with two copies and no loop.\n */\n\
          #define PPM_FIRST_NONE 0\n#define PPM_FIRST_RET 1\n#define PPM_FIRST_FD 2\n\n\
-         struct ppm_event_params {\n\t__u8 nparams;\n\t__u8 first;\n\t__u8 zero_size[PPM_MAX_EVENT_PARAMS];\n};\n\n\
-         const struct ppm_event_params g_event_params[PPM_EVENT_MAX] = {\n",
+         struct ppm_event_params {\n\t__u8 nparams;\n\t__u8 first;\n\
+         \t__u16 zero_len[PPM_MAX_EVENT_PARAMS];\n\t__u16 zero_tail[PPM_MAX_EVENT_PARAMS + 1];\n};\n\n\
+         /* A power of two at least PPM_EVENT_MAX, so that a masked event type is always an index. */\n\
+         #define PPM_EVENT_PARAMS_SLOTS 512\n\n\
+         const struct ppm_event_params g_event_params[PPM_EVENT_PARAMS_SLOTS] = {\n",
     );
     for e in &schema.events {
         let first = match e.params.first().map(|p| p.ptype.as_str()) {
@@ -56,16 +61,19 @@ fn bpf_event_params(schema: &Schema) -> String {
             Some("FD") if e.is_enter() => "PPM_FIRST_FD",
             _ => "PPM_FIRST_NONE",
         };
-        let sizes: Vec<String> = e.params.iter().map(|p| zero_size(&p.ptype).to_string()).collect();
+        let sizes: Vec<u32> = e.params.iter().map(|p| u32::from(zero_size(&p.ptype))).collect();
+        let tails: Vec<String> = (0..=sizes.len()).map(|i| sizes[i..].iter().sum::<u32>().to_string()).collect();
+        let sizes: Vec<String> = sizes.iter().map(u32::to_string).collect();
         let _ = writeln!(
             out,
-            "\t[PPME_{}] = {{{}, {first}, {{{}}}}},",
+            "\t[PPME_{}] = {{{}, {first}, {{{}}}, {{{}}}}},",
             e.symbol,
             e.params.len(),
-            sizes.join(", ")
+            sizes.join(", "),
+            tails.join(", ")
         );
     }
-    out.push_str("};\n\n#endif /* PPM_EVENT_PARAMS_H_ */\n");
+    out.push_str("};\n\n/* Enough zero bytes for the zero values of any event. */\nconst __u8 g_zeros[512];\n\n#endif /* PPM_EVENT_PARAMS_H_ */\n");
     out
 }
 

@@ -24,7 +24,8 @@ Examples:
   sinsp -r trace.scap -w opens.scap evt.type=openat   keep only the openat events
   sinsp -l                                     list the fields filters and formats can use
   sinsp --driver kmod -w live.scap -n 10000    capture live with the kernel module
-  sinsp --driver modern-bpf proc.name=cat      capture live with the CO-RE eBPF probe (no module needed)";
+  sinsp --driver modern-bpf proc.name=cat      capture live with the CO-RE eBPF probe (no module needed)
+  sinsp --driver bpf=/tmp/probe.o -n 100       capture with a per-kernel probe built by driverkit";
 
 /// Reads .scap captures the way sysdig does: same default line, same filters, same -p formats.
 #[derive(Parser, Debug)]
@@ -40,8 +41,8 @@ struct Cli {
     read: Option<PathBuf>,
 
     /// Capture live with a driver: `kmod` (the kernel module; devices /dev/<name><cpu>), `modern-bpf`
-    /// (the CO-RE eBPF probe built into sinsp; needs a kernel with BTF), or `auto` (the first of these
-    /// the kernel can run, by a feature probe).
+    /// (the CO-RE eBPF probe built into sinsp; needs a kernel with BTF), `bpf=PATH` (a per-kernel
+    /// probe.o built for this kernel), or `auto` (the first the kernel can run, by a feature probe).
     #[arg(long, value_name = "DRIVER")]
     driver: Option<String>,
 
@@ -217,7 +218,16 @@ fn live_capture(
             }
             Box::new(engine)
         }
-        other => bail!("unknown driver '{other}': use --driver kmod or --driver modern-bpf"),
+        other if other.starts_with("bpf=") => {
+            let path = std::path::Path::new(&other["bpf=".len()..]);
+            let mut engine = scap::engine::bpf::BpfEngine::open_object(path, cli.bpf_buffer_bytes)
+                .with_context(|| format!("starting the eBPF probe {}", path.display()))?;
+            if let Some(len) = cli.snaplen {
+                engine.set_snaplen(len.min(65000) as u32)?;
+            }
+            Box::new(engine)
+        }
+        other => bail!("unknown driver '{other}': use --driver kmod, --driver modern-bpf or --driver bpf=PATH/probe.o"),
     };
     let options = sinsp::live::LiveOptions {
         write: cli.write.clone(),

@@ -346,3 +346,95 @@ fn debian_sysdig_captures_live_from_the_module() {
         "sysdig saw the workload's opens through this driver"
     );
 }
+
+/// Builds the per-kernel eBPF probe (bpf/Makefile through kbuild) against the kernel's headers, from a
+/// copy of `bpf/` and `driver/`, so the source tree stays clean.
+fn build_probe(out: &Path) -> PathBuf {
+    let kerneldir = kernel_headers(RELEASE).expect("kernel headers");
+    let src = out.join("probe-src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    for dir in ["bpf", "driver"] {
+        let status = Command::new("cp").arg("-r").arg(repo().join(dir)).arg(&src).status().expect("cp");
+        assert!(status.success());
+    }
+    let build = Command::new("make")
+        .arg(format!("KERNELDIR={}", kerneldir.display()))
+        .current_dir(src.join("bpf"))
+        .output()
+        .expect("make");
+    let log = String::from_utf8_lossy(&build.stderr).into_owned() + &String::from_utf8_lossy(&build.stdout);
+    assert!(build.status.success(), "probe build failed:\n{log}");
+    src.join("bpf/probe.o")
+}
+
+/// The workload's own events (its thread only) as (type, parameters) with what differs between two runs
+/// of it left out: socket tuples (ephemeral ports), child pids, memory and fault counters.
+fn comparable(parsed: &[Event<'_>]) -> Vec<(u16, Vec<(String, Vec<u8>)>)> {
+    const VARYING: &[&str] = &["tuple", "ptid", "pid", "tid", "vm_size", "vm_rss", "vm_swap", "pgft_maj", "pgft_min", "addr"];
+    let tid = exec_tid(parsed, "workload").expect("the workload's execve");
+    parsed
+        .iter()
+        .filter(|e| e.tid() == tid)
+        .filter(|e| !matches!(e.event_type(), t if t == ppme::SYSCALL_CLONE_20_X || t == ppme::SYSCALL_EXECVE_19_X))
+        .map(|e| {
+            let params = e
+                .params()
+                .filter_map(|(info, raw)| {
+                    let name = info.map_or("?", |i| i.name);
+                    (!VARYING.contains(&name)).then(|| (name.to_owned(), raw.to_vec()))
+                })
+                .collect();
+            (e.event_type(), params)
+        })
+        .collect()
+}
+
+/// The per-kernel probe, built against 6.1.0-47's headers, captures the reference workload in the same
+/// guest as the module does, and the two captures agree event by event.
+#[test]
+#[ignore = "open: in the 6.1 guest the per-kernel probe loads and counts events, but sinsp reads none from its ring"]
+fn per_kernel_probe_and_module_capture_the_workload_alike() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_driver(work.path());
+    let probe = build_probe(work.path());
+    let workload = build_workload(work.path());
+    let script = format!(
+        "{}\
+         /sinsp --driver bpf=/probe.o -w /tmp/bpf.scap > /dev/null 2> /tmp/bpf.err &\n\
+         sp=$!\n\
+         sleep 2\n\
+         /workload 3>&-\n\
+         sleep 1\n\
+         kill -INT $sp; wait $sp; result bpf $?\n\
+         sendfile /tmp/bpf.scap bpfcap\n\
+         sendfile /tmp/bpf.err bpferr\n",
+        sinsp_capture_script("", "/workload 3>&-")
+    );
+    let vm = boot(
+        &ko,
+        &[(&workload, "/workload"), (&probe, "/probe.o")],
+        &[(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")],
+        &script,
+    );
+    let bpf_err = guest_text(&vm, "bpferr");
+    assert_eq!(vm.exit_status, Some(0), "guest script failed; sinsp said: {bpf_err}\nconsole:\n{}", vm.console);
+    assert_eq!(vm.results.get("bpf").map(String::as_str), Some("0"), "sinsp with the probe: {bpf_err}");
+    assert!(bpf_err.contains("buffer full 0,"), "no drops: {bpf_err}");
+    vm.check_health().expect("loading the probe leaves the kernel healthy");
+
+    let (_, kmod_raw) = capture_events(&vm, work.path(), "cap.scap");
+    let bpf_cap = work.path().join("bpf.scap");
+    std::fs::write(&bpf_cap, &vm.files["bpfcap"]).expect("capture");
+    if let Some(keep) = std::env::var_os("KEEP_CAPTURE") {
+        std::fs::write(std::path::PathBuf::from(keep).with_extension("bpf.scap"), &vm.files["bpfcap"]).expect("keep");
+    }
+    let bpf_raw = capture_file_events(&bpf_cap);
+    let (kmod, bpf) = (parse_all(&kmod_raw), parse_all(&bpf_raw));
+    check_reference_workload(&bpf, "refhost\n");
+    let (a, b) = (comparable(&kmod), comparable(&bpf));
+    assert_eq!(a.len(), b.len(), "as many workload events from the module as from the probe");
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(x, y, "workload event {i} differs between the module and the probe");
+    }
+    read_alike(&bpf_cap, "proc.name=workload");
+}

@@ -1,10 +1,10 @@
-//! The eBPF engine: the CO-RE probe (`bpf/probe.bpf.c`, built with this crate and shipped inside it)
-//! loaded with aya, attached to the BTF tracepoints, read from its BPF ring buffer.
+//! The eBPF engine: the CO-RE probe (`bpf/probe.bpf.c`, built with this crate and shipped inside it) or a
+//! per-kernel `probe.o` of the same source, loaded with aya, attached to BTF (or raw) tracepoints, read
+//! from its BPF ring buffer.
 
 use std::os::fd::AsRawFd;
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
-use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader, Pod};
 
 use super::{CapturedEvent, Engine, EngineError, Next, Stats};
@@ -70,29 +70,61 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
 }
 
 impl BpfEngine {
-    /// Loads and attaches the CO-RE probe. Capture starts with [`Engine::start`].
+    /// Loads and attaches the CO-RE probe built into this binary. Capture starts with [`Engine::start`].
     pub fn open(ring_bytes: u32) -> Result<BpfEngine, EngineError> {
-        mount_if_missing("tracefs", "/sys/kernel/tracing");
         let btf = Btf::from_sys_fs().map_err(|e| {
             other("reading the kernel's BTF (/sys/kernel/btf/vmlinux; the CO-RE probe needs a kernel built with CONFIG_DEBUG_INFO_BTF)", e)
         })?;
+        Self::load(PROBE, Some(btf), ring_bytes)
+    }
+
+    /// Loads and attaches a per-kernel probe (`probe.o` from bpf/Makefile or driverkit), whose programs
+    /// attach to raw tracepoints and need no BTF.
+    pub fn open_object(path: &std::path::Path, ring_bytes: u32) -> Result<BpfEngine, EngineError> {
+        let data = std::fs::read(path).map_err(|source| EngineError::Io {
+            what: format!("reading the eBPF probe {}", path.display()),
+            source,
+        })?;
+        // An aligned copy: object parsing reads ELF structures in place.
+        let mut aligned = Vec::<u64>::with_capacity(data.len().div_ceil(8));
+        aligned.resize(data.len().div_ceil(8), 0);
+        // SAFETY: the u64 buffer has at least data.len() bytes; u8 has no alignment needs.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), data.len()) };
+        bytes.copy_from_slice(&data);
+        Self::load(bytes, Btf::from_sys_fs().ok(), ring_bytes)
+    }
+
+    fn load(object: &[u8], btf: Option<Btf>, ring_bytes: u32) -> Result<BpfEngine, EngineError> {
+        if object.is_empty() {
+            return Err(EngineError::Other(
+                "this binary was built without the eBPF probe (SCAP_SKIP_BPF); rebuild it without that variable".into(),
+            ));
+        }
+        mount_if_missing("tracefs", "/sys/kernel/tracing");
         let cpus = possible_cpus()?;
         let mut ebpf = EbpfLoader::new()
-            .btf(Some(&btf))
+            .btf(btf.as_ref())
             .map_max_entries("events", ring_bytes)
             .map_max_entries("scratch", cpus)
-            .load(PROBE)
+            .load(object)
             .map_err(|e| other("loading the eBPF probe (root or CAP_BPF+CAP_PERFMON is needed)", e))?;
         for name in PROGRAMS {
-            let program: &mut BtfTracePoint = ebpf
+            let program = ebpf
                 .program_mut(name)
-                .ok_or_else(|| EngineError::Other(format!("the probe has no program {name}")))?
-                .try_into()
-                .map_err(|e| other(&format!("program {name}"), e))?;
-            program
-                .load(name, &btf)
-                .map_err(|e| other(&format!("loading program {name} (verifier)"), verifier_detail(e)))?;
-            program.attach().map_err(|e| other(&format!("attaching {name}"), e))?;
+                .ok_or_else(|| EngineError::Other(format!("the probe has no program {name}")))?;
+            match program {
+                aya::programs::Program::BtfTracePoint(p) => {
+                    let btf = btf.as_ref().ok_or_else(|| EngineError::Other("BTF tracepoints need the kernel's BTF".into()))?;
+                    p.load(name, btf)
+                        .map_err(|e| other(&format!("loading program {name} (verifier)"), verifier_detail(e)))?;
+                    p.attach().map_err(|e| other(&format!("attaching {name}"), e))?;
+                }
+                aya::programs::Program::RawTracePoint(p) => {
+                    p.load().map_err(|e| other(&format!("loading program {name} (verifier)"), verifier_detail(e)))?;
+                    p.attach(name).map_err(|e| other(&format!("attaching {name}"), e))?;
+                }
+                _ => return Err(EngineError::Other(format!("program {name} is neither a BTF nor a raw tracepoint"))),
+            }
         }
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
