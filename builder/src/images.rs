@@ -150,11 +150,22 @@ impl Default for ImageRecipe {
             packages: vec![
                 "gcc", "gcc-11", "gcc-12", "make", "cmake", "clang", "llvm", "kmod", "libelf-dev", "dwarves",
                 "bc", "flex", "bison", "libssl-dev", "xz-utils", "zstd", "binutils", "cpio", "rsync", "file",
-                "python3", "ca-certificates", "curl",
+                "python3", "ca-certificates", "curl", "libbpf-dev",
             ],
         }
     }
 }
+
+impl ImageRecipe {
+    /// Names what goes into the image, so an image made from an older recipe is recognised and remade.
+    pub fn fingerprint(&self) -> String {
+        let text = format!("{} {} {:?}", self.suite, self.packages.join(","), self.gccs);
+        crate::outputs::digest(text.as_bytes())[..16].to_owned()
+    }
+}
+
+/// The label an image carries with its recipe's fingerprint.
+pub const RECIPE_LABEL: &str = "driverkit.recipe";
 
 /// Makes the root filesystem of a builder image in `rootfs` with debootstrap, with driverkit's
 /// `/usr/bin/gcc-<X.Y.Z>` links.
@@ -221,6 +232,12 @@ pub mod docker {
         Docker::connect_with_local_defaults().map_err(|e| ImageError::Docker(e.to_string()))
     }
 
+    /// The recipe fingerprint an image was made with, if it carries one.
+    pub async fn recipe_of(docker: &Docker, name: &str) -> Option<Option<String>> {
+        let image = docker.inspect_image(name).await.ok()?;
+        Some(image.config.and_then(|c| c.labels).and_then(|l| l.get(RECIPE_LABEL).cloned()))
+    }
+
     /// Every `repo:tag` the engine has.
     pub async fn local_tags(docker: &Docker) -> Result<Vec<String>, ImageError> {
         let images = docker
@@ -251,7 +268,7 @@ pub mod docker {
     }
 
     /// `docker import` of a root filesystem directory as `repo:tag`.
-    pub async fn import(docker: &Docker, rootfs: &Path, repo: &str, tag: &str) -> Result<(), ImageError> {
+    pub async fn import(docker: &Docker, rootfs: &Path, repo: &str, tag: &str, fingerprint: &str) -> Result<(), ImageError> {
         let tarball = rootfs.with_extension("tar");
         let status = Command::new("tar")
             .arg("-C")
@@ -272,6 +289,7 @@ pub mod docker {
             .from_src("-")
             .repo(normalize_repo(repo))
             .tag(tag)
+            .changes(vec![format!("LABEL {RECIPE_LABEL}={fingerprint}")])
             .build();
         let mut progress = docker.create_image(Some(options), Some(body), None);
         let mut result = Ok(());

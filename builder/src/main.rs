@@ -402,9 +402,14 @@ fn build_image(repo: &str, tag: &str, mirror: &str, force: bool) -> Result<()> {
     let name = format!("{}:{image_tag}", images::normalize_repo(repo));
     let rt = runtime()?;
     let docker = images::docker::connect()?;
-    if !force && rt.block_on(docker.inspect_image(&name)).is_ok() {
-        println!("{name} exists (use --force to rebuild)");
-        return Ok(());
+    let fingerprint = recipe.fingerprint();
+    match rt.block_on(images::docker::recipe_of(&docker, &name)) {
+        Some(Some(made)) if made == fingerprint && !force => {
+            println!("{name} exists (use --force to rebuild)");
+            return Ok(());
+        }
+        Some(_) if !force => tracing::info!(image = %name, "the image was made from another recipe: making it again"),
+        _ => {}
     }
     let cache = executor::cache_dir();
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
@@ -413,7 +418,7 @@ fn build_image(repo: &str, tag: &str, mirror: &str, force: bool) -> Result<()> {
     let log = cache.join("images-build.log");
     images::debootstrap(&recipe, &rootfs, &log)?;
     tracing::info!(image = %name, "importing into the Docker engine");
-    rt.block_on(images::docker::import(&docker, &rootfs, images::normalize_repo(repo), &image_tag))?;
+    rt.block_on(images::docker::import(&docker, &rootfs, images::normalize_repo(repo), &image_tag, &fingerprint))?;
     println!("{name}");
     Ok(())
 }

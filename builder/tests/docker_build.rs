@@ -24,7 +24,10 @@ fn docker_build(release: &str, extra: &[&str], work: &Path) -> (PathBuf, String)
     let server = FileServer::start(&debs);
     let urls: Vec<String> = debs.iter().map(|d| server.url(d)).collect();
     let module = work.join("out").join("scap.ko");
-    let config = write_config(work, "0.1.0", "debian", release, &debian_config(release, &urls, &module));
+    let probe = work.join("out").join("probe.o");
+    let body = debian_config(release, &urls, &module)
+        .replace("output:\n", &format!("output:\n  probe: {}\n", probe.display()));
+    let config = write_config(work, "0.1.0", "debian", release, &body);
     let config = config.to_string_lossy().into_owned();
     let mut args = vec!["docker", "-c", config.as_str()];
     args.extend_from_slice(extra);
@@ -50,6 +53,12 @@ fn assert_module_for(module: &Path, release: &str, log: &str) {
     assert!(log.contains("make CC=/usr/bin/gcc-12.0.0 driver"), "{log}");
     assert!(log.contains("+ modinfo /tmp/driver/build/driver/scap.ko"), "{log}");
     assert_eq!(build_containers(module), "", "the build container is removed");
+    // The per-kernel eBPF probe of the same kernel, from `make bpf` in the same container.
+    let probe = std::fs::read(module.with_file_name("probe.o")).expect("the probe was written");
+    assert_eq!((&probe[..4], u16::from_le_bytes([probe[18], probe[19]])), (&b"\x7fELF"[..], 247), "an eBPF object");
+    let sum = std::fs::read_to_string(module.with_file_name("probe.o.sha256")).expect("probe checksum");
+    assert_eq!(sum, format!("{}  probe.o\n", builder::outputs::digest(&probe)));
+    assert!(log.contains("+ make bpf"), "{log}");
 }
 
 /// Boots `release` with the module and the test reader, capturing a `cat` of a known file.

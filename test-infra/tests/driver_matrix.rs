@@ -68,7 +68,7 @@ fn driverkit_cmake_recipe_builds_the_module_under_its_names() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let tree = work.path().join("driver-src");
     std::fs::create_dir_all(&tree).expect("tree");
-    for item in ["CMakeLists.txt", "driver"] {
+    for item in ["CMakeLists.txt", "driver", "bpf"] {
         assert!(Command::new("cp")
             .arg("-r")
             .arg(root.join(item))
@@ -77,8 +77,8 @@ fn driverkit_cmake_recipe_builds_the_module_under_its_names() {
             .expect("cp")
             .success());
     }
-    for leftover in ["driver_config.h", "scap.ko"] {
-        let _ = std::fs::remove_file(tree.join("driver").join(leftover));
+    for leftover in ["driver/driver_config.h", "driver/scap.ko", "bpf/probe.o", "bpf/probe.ll"] {
+        let _ = std::fs::remove_file(tree.join(leftover));
     }
     let build = tree.join("build");
     std::fs::create_dir_all(&build).expect("build dir");
