@@ -46,7 +46,7 @@ struct ppm_ring {
 	struct ppm_ring_buffer_info *info;	/* one page, mapped by readers */
 	char *buffer;				/* ring_buffer_size bytes, mapped twice in a row */
 	char *scratch;				/* where an event is built before it is copied in */
-	atomic_t busy;				/* set while this CPU records an event */
+	int busy;				/* set while this CPU records an event */
 	bool open;
 };
 
@@ -104,9 +104,13 @@ static struct ppm_ring *ring_enter(void)
 	ring = this_cpu_ptr(g_rings);
 	if (!ring->info)
 		return NULL;
-	/* Probes can nest (a page fault inside a probe's user copy); the inner one drops its event. */
-	if (atomic_inc_return(&ring->busy) != 1) {
-		atomic_dec(&ring->busy);
+	/*
+	 * Probes can nest on a CPU (an interrupt or a page fault inside a probe's user copy); the inner one
+	 * drops its event. Only this CPU touches its counter, so an interrupt-safe per-CPU increment does,
+	 * without the bus lock of an atomic.
+	 */
+	if (this_cpu_inc_return(g_rings->busy) != 1) {
+		this_cpu_dec(g_rings->busy);
 		ring->info->n_preemptions++;
 		return NULL;
 	}
@@ -115,7 +119,7 @@ static struct ppm_ring *ring_enter(void)
 
 static void ring_exit(struct ppm_ring *ring)
 {
-	atomic_dec(&ring->busy);
+	this_cpu_dec(g_rings->busy);
 }
 
 static void record(u16 type, const struct syscall_ctx *ctx, struct task_struct *exiting)
@@ -168,25 +172,32 @@ static u16 route(long id, bool enter)
 	return enter ? pair->enter_event_type : pair->exit_event_type;
 }
 
+/* Generic events carry only the syscall's number: their arguments are not read. */
 static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
 {
 	struct syscall_ctx ctx = { .regs = regs, .id = id };
+	u16 type;
 
-	if (is_consumer() || in_compat_syscall())
+	if (!READ_ONCE(g_capturing) || is_consumer() || in_compat_syscall())
 		return;
-	syscall_get_arguments(current, regs, ctx.args);
-	record(route(id, true), &ctx, NULL);
+	type = route(id, true);
+	if (type != PPME_GENERIC_E)
+		syscall_get_arguments(current, regs, ctx.args);
+	record(type, &ctx, NULL);
 }
 
 static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 {
 	struct syscall_ctx ctx = { .regs = regs, .ret = ret };
+	u16 type;
 
-	if (is_consumer() || in_compat_syscall())
+	if (!READ_ONCE(g_capturing) || is_consumer() || in_compat_syscall())
 		return;
 	ctx.id = syscall_get_nr(current, regs);
-	syscall_get_arguments(current, regs, ctx.args);
-	record(route(ctx.id, false), &ctx, NULL);
+	type = route(ctx.id, false);
+	if (type != PPME_GENERIC_X)
+		syscall_get_arguments(current, regs, ctx.args);
+	record(type, &ctx, NULL);
 }
 
 static void probe_process_exit(void *data, struct task_struct *p)
@@ -291,7 +302,7 @@ static int alloc_rings(void)
 		ring->info = vmalloc_user(PAGE_SIZE);
 		ring->buffer = vmalloc_user(ring_buffer_size);
 		ring->scratch = vmalloc(PPM_SCRATCH_SIZE);
-		atomic_set(&ring->busy, 0);
+		ring->busy = 0;
 		if (!ring->info || !ring->buffer || !ring->scratch) {
 			free_rings();
 			return -ENOMEM;

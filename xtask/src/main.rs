@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use ppm_schema::Schema;
 
 mod bench_bpf;
+mod bench_kmod;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +33,13 @@ enum Command {
     BenchBpf {
         /// getppid calls per round (open/close pairs: a quarter of this).
         #[arg(long, default_value_t = 1_000_000)]
+        calls: u64,
+    },
+    /// Benchmark the kernel module against Debian's reference module (falcosecurity-scap-dkms) with
+    /// Debian's sysdig, in one qemu boot of Debian's 6.1.0-47 kernel.
+    BenchKmod {
+        /// getppid calls per round (open/close pairs: a quarter of this).
+        #[arg(long, default_value_t = 100_000)]
         calls: u64,
     },
     /// Make a big capture for benchmarks: the input's lists once, then its events COPIES times, each copy
@@ -120,6 +128,10 @@ fn main() -> Result<ExitCode> {
         }
         Command::BenchBpf { calls } => {
             bench_bpf::run(&repo_root(), calls)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchKmod { calls } => {
+            bench_kmod::run_bench(&repo_root(), calls)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::BigCapture {
