@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use builder::config::{default_config_file, BuildConfig, Layer, OutputLayer, Scalar};
@@ -28,6 +28,16 @@ Examples:
 
 Every flag can also be set in the config file (same name; outputs under `output:`) or as an environment
 variable DRIVERKIT_<FLAG> (upper case, `-` as `_`). Flags win over the environment, which wins over the file.";
+
+const KUBERNETES_EXAMPLES: &str = "\
+Examples:
+  # Build in namespace `builds` of the current kubeconfig context; the nodes must be able to pull the
+  # builder image (push the one `driverkit images build` made, or name yours with --builderimage):
+  driverkit kubernetes -n builds -c config/0.1.0/x86_64/debian_6.1.0-47-amd64_1.yaml \\
+      --builderimage registry.example.com/driverkit-builder:any-x86_64_gcc12.0.0_gcc11.0.0-latest
+
+The pod is deleted when the build ends, fails, times out (`timeout`, also the pod's deadline) or is
+interrupted. Its log streams here; the outputs are copied back and checked against their sha256.";
 
 #[derive(Parser)]
 #[command(
@@ -58,14 +68,27 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         kerneldir: Option<PathBuf>,
     },
-    /// Build in a Kubernetes pod (not available in this build: use `docker` or `local`)
+    /// Build in a pod of a Kubernetes cluster (sources and headers are sent from here; the pod needs
+    /// no network, only the builder image)
+    #[command(after_help = KUBERNETES_EXAMPLES)]
     Kubernetes {
         #[command(flatten)]
         options: BuildOptions,
-        #[arg(long, default_value = "default")]
+        /// Namespace of the build pod and its ConfigMap
+        #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
-        #[arg(long)]
+        /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster account)
+        #[arg(long, value_name = "FILE")]
         kubeconfig: Option<PathBuf>,
+        /// The kubeconfig context to use (default: its current context)
+        #[arg(long)]
+        context: Option<String>,
+        /// User id the build pod runs as
+        #[arg(long, default_value_t = 0)]
+        run_as_user: i64,
+        /// Secret the cluster pulls the builder image with
+        #[arg(long, value_name = "NAME")]
+        image_pull_secret: Option<String>,
     },
     /// List the builder images a build could use, or make one
     Images {
@@ -268,7 +291,7 @@ fn run(cli: Cli) -> Result<()> {
             let source = options.source(&build)?;
             let rt = runtime()?;
             let docker = images::docker::connect()?;
-            let tools = rt.block_on(choose_toolchain(&docker, &build))?;
+            let tools = rt.block_on(choose_toolchain(Some(&docker), &build, false))?;
             tracing::info!(image = %tools.image, cc = %tools.cc, "builder image chosen");
             let cache = executor::cache_dir();
             let prepared = executor::prepare(&build, &source, &cache, None)?;
@@ -292,14 +315,28 @@ fn run(cli: Cli) -> Result<()> {
             report(executor::finish(&build, &prepared, &built)?);
             Ok(())
         }
-        Command::Kubernetes { options, namespace, .. } => {
+        Command::Kubernetes { options, namespace, kubeconfig, context, run_as_user, image_pull_secret } => {
             let build = options.build_config()?;
-            bail!(
-                "the kubernetes executor is not available in this build (namespace {namespace}, kernel {}): \
-                 no Kubernetes API can be reached from where it was made; build with `driverkit docker` \
-                 using the same config",
-                build.kernel_release
-            )
+            log_build(&build);
+            let source = options.source(&build)?;
+            let rt = runtime()?;
+            let docker = images::docker::connect().ok();
+            let tools = rt.block_on(choose_toolchain(docker.as_ref(), &build, true))?;
+            tracing::info!(image = %tools.image, cc = %tools.cc, "builder image chosen");
+            // The cluster is found before anything is downloaded for it.
+            let client = match build.dry_run {
+                true => None,
+                false => Some(rt.block_on(executor::kubernetes::connect(kubeconfig.as_deref(), context.as_deref()))?),
+            };
+            let cache = executor::cache_dir();
+            let prepared = executor::prepare(&build, &source, &cache, None)?;
+            let Some(client) = client else {
+                return dry_run(&build, &prepared, &tools.cc);
+            };
+            let cluster = executor::kubernetes::Cluster { namespace, run_as_user, image_pull_secret };
+            let built = rt.block_on(executor::kubernetes::run(client, &cluster, &build, &prepared, &tools))?;
+            report(executor::finish(&build, &prepared, &built)?);
+            Ok(())
         }
         Command::Images { action: None, options } => list_images(&options),
         Command::Images { action: Some(ImagesAction::Build { repo, tag, mirror, force }), .. } => {
@@ -339,8 +376,10 @@ fn report(report: executor::Report) {
 }
 
 /// The image and compiler, by driverkit's rules: a custom `builderimage` is used as given with the
-/// gcc the kernel wants; otherwise the best local image of the configured repositories.
-async fn choose_toolchain(docker: &bollard::Docker, build: &BuildConfig) -> Result<Toolchain, BuildError> {
+/// gcc the kernel wants; otherwise the best local image of the configured repositories. A cluster
+/// pulls images itself: for it, with no local image to look at, the names `driverkit images build`
+/// gives are chosen from.
+async fn choose_toolchain(docker: Option<&bollard::Docker>, build: &BuildConfig, for_cluster: bool) -> Result<Toolchain, BuildError> {
     let wanted = build
         .gcc_version
         .or_else(|| build.target.gcc_version(&build.kernel))
@@ -353,8 +392,23 @@ async fn choose_toolchain(docker: &bollard::Docker, build: &BuildConfig) -> Resu
     if let Some(image) = custom {
         return Ok(Toolchain { image: image.to_owned(), cc: format!("/usr/bin/gcc-{wanted}") });
     }
-    let mut available =
-        images::docker::available(docker, &build.builder_repos, &build.target_name, build.arch, tag).await?;
+    let mut available = match docker {
+        Some(docker) => match images::docker::available(docker, &build.builder_repos, &build.target_name, build.arch, tag).await {
+            Ok(found) => found,
+            Err(_) if for_cluster => Vec::new(),
+            Err(e) => return Err(e.into()),
+        },
+        None => Vec::new(),
+    };
+    if available.is_empty() && for_cluster {
+        let recipe = ImageRecipe::default();
+        let names: Vec<String> = build
+            .builder_repos
+            .iter()
+            .map(|repo| format!("{}:{}", images::normalize_repo(repo), images::tag_for("any", build.arch, &recipe.gccs, tag)))
+            .collect();
+        available = images::parse_tags(&names, &build.builder_repos, &build.target_name, build.arch, tag);
+    }
     if let Some(forced) = build.gcc_version {
         available.retain(|i| i.gcc == forced);
     }

@@ -99,11 +99,22 @@ fn a_checksum_mismatch_refuses_the_download() {
 }
 
 #[test]
-fn kubernetes_says_what_to_use_instead() {
-    fails_with(
-        &["kubernetes", "--target", "debian", "--kernelrelease", "6.1.0-47-amd64", "--output-module", "/tmp/x.ko"],
-        &["kubernetes executor is not available", "driverkit docker"],
-    );
+fn kubernetes_without_a_cluster_says_how_to_name_one() {
+    let work = tempfile::tempdir().expect("tmp");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driverkit"))
+        .args(["kubernetes", "--target", "debian", "--kernelrelease", "6.1.0-47-amd64", "--output-module"])
+        .arg(work.path().join("x.ko"))
+        .args(["--kernelurls", "file:///nonexistent/headers.deb"])
+        .env("DRIVERKIT_CACHE", work.path())
+        .env("HOME", work.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("runs");
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("no usable cluster configuration") && log.contains("pass --kubeconfig or set KUBECONFIG"), "{log}");
+    assert!(!log.contains("headers.deb"), "nothing is fetched before the cluster is found:\n{log}");
 }
 
 #[test]

@@ -116,24 +116,6 @@ fn debian_6_12_module_builds_from_the_git_archive_and_captures_in_qemu() {
     boots_and_captures(&module, R612, work.path());
 }
 
-/// The committed tree, extracted under `work/tree`.
-fn tree_copy(work: &Path) -> PathBuf {
-    let tree = work.join("tree");
-    let archive = work.join("tree.tar");
-    let made = Command::new("git")
-        .arg("-C")
-        .arg(repo())
-        .args(["archive", "--format=tar", "-o"])
-        .arg(&archive)
-        .arg("HEAD")
-        .status()
-        .expect("git archive");
-    assert!(made.success());
-    std::fs::create_dir_all(&tree).expect("mkdir");
-    assert!(Command::new("tar").arg("-C").arg(&tree).arg("-xf").arg(&archive).status().expect("tar").success());
-    tree
-}
-
 /// A tree whose configure step hangs, and a config building it for 6.1 with `timeout` seconds.
 fn hanging_build(work: &Path, timeout: u32) -> (PathBuf, PathBuf, FileServer) {
     ensure_builder_image();

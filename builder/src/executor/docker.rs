@@ -14,13 +14,11 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use super::{io_err, BuildError, Built, LogTail, Prepared};
+use super::{io_err, BuildError, Built, LogTail, Prepared, DRIVER_DIR, KERNEL_DIR};
 use crate::config::BuildConfig;
 use crate::script::{self, Layout};
 
-/// Paths inside the container: driverkit's source directory, and ours for headers and the script.
-const DRIVER_DIR: &str = "/tmp/driver";
-const KERNEL_DIR: &str = "/tmp/kernel";
+/// Where the script and the kernel config are put in the container.
 const SCRIPT: &str = "/driverkit/build.sh";
 const KERNEL_CONFIG: &str = "/driverkit/kernel.config";
 
@@ -53,7 +51,11 @@ pub async fn run(docker: &Docker, build: &BuildConfig, prepared: &Prepared, tool
     // headers are the bulk of a build's files. Targets that configure their tree get their own copy.
     let mount_headers = build.target.prepare_script().is_none() || prepared.tree_is_ready;
     let upload = prepared.work.path().join("upload.tar");
-    write_upload(prepared, &script, &upload, !mount_headers)?;
+    let mut files = vec![(&SCRIPT[1..], script.into_bytes(), 0o755)];
+    if let Some(config) = &prepared.kernel_config {
+        files.push((&KERNEL_CONFIG[1..], std::fs::read(config).map_err(io_err("reading the kernel config"))?, 0o644));
+    }
+    super::write_upload(prepared, &upload, !mount_headers, &files)?;
 
     let name = format!("driverkit-{}-{}", std::process::id(), prepared.work.path().file_name().unwrap_or_default().to_string_lossy());
     let body = ContainerCreateBody {
@@ -88,9 +90,9 @@ pub async fn run(docker: &Docker, build: &BuildConfig, prepared: &Prepared, tool
     let timeout = Duration::from_secs(build.timeout_secs);
     let result = tokio::select! {
         r = tokio::time::timeout(timeout, in_container(docker, &id, build, &upload, prepared.work.path())) => {
-            r.unwrap_or(Err(BuildError::Timeout(build.timeout_secs)))
+            r.unwrap_or(Err(BuildError::Timeout(build.timeout_secs, "container")))
         }
-        _ = tokio::signal::ctrl_c() => Err(BuildError::Interrupted),
+        _ = tokio::signal::ctrl_c() => Err(BuildError::Interrupted("container")),
     };
     let removed = docker
         .remove_container(&id, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build()))
@@ -117,25 +119,15 @@ async fn in_container(docker: &Docker, id: &str, build: &BuildConfig, upload: &P
         .map_err(|e| BuildError::Docker(format!("starting the build container: {e}")))?;
 
     let mut tail = LogTail::new(40);
-    let mut pending = String::new();
     let mut logs = docker.logs(
         id,
         Some(LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() }),
     );
     while let Some(chunk) = logs.next().await {
         let chunk = chunk.map_err(|e| BuildError::Docker(format!("reading the build log: {e}")))?;
-        pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        while let Some(at) = pending.find('\n') {
-            let line: String = pending.drain(..=at).collect();
-            let line = line.trim_end_matches('\n');
-            println!("{line}");
-            tail.push(line);
-        }
+        tail.feed(&chunk.into_bytes(), |line| println!("{line}"));
     }
-    if !pending.is_empty() {
-        println!("{pending}");
-        tail.push(&pending);
-    }
+    tail.finish(|line| println!("{line}"));
 
     let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
     let code = match wait.next().await {
@@ -148,15 +140,12 @@ async fn in_container(docker: &Docker, id: &str, build: &BuildConfig, upload: &P
         return Err(BuildError::Failed { code, tail: tail.render() });
     }
 
-    let out_dir = work.join("out");
-    std::fs::create_dir_all(&out_dir).map_err(io_err("creating the output directory"))?;
+    let (module, probe, out_dir) = super::outputs_to_copy(build, work)?;
     let mut built = Built::default();
-    if build.output_module.is_some() {
-        let path = format!("{DRIVER_DIR}/{}", script::module_in_tree(&build.driver_name));
+    if let Some(path) = module {
         built.module = download(docker, id, &path, &out_dir).await?;
     }
-    if build.output_probe.is_some() {
-        let path = format!("{DRIVER_DIR}/{}", script::PROBE_IN_TREE);
+    if let Some(path) = probe {
         built.probe = download(docker, id, &path, &out_dir).await?;
     }
     Ok(built)
@@ -184,41 +173,4 @@ async fn download(docker: &Docker, id: &str, path: &str, dir: &Path) -> Result<O
         }
     }
     Ok(None)
-}
-
-/// One archive holding what the container needs (the headers too, unless they are mounted), extracted
-/// at `/`.
-fn write_upload(prepared: &Prepared, script: &str, out: &Path, with_headers: bool) -> Result<(), BuildError> {
-    let file = std::fs::File::create(out).map_err(io_err("creating the upload archive"))?;
-    let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
-    tar.follow_symlinks(false);
-    let fail = io_err("building the upload archive");
-    (|| -> std::io::Result<()> {
-        let mut source = tar::Archive::new(std::fs::File::open(&prepared.source_tar)?);
-        for entry in source.entries()? {
-            let mut entry = entry?;
-            let path = Path::new(&DRIVER_DIR[1..]).join(entry.path()?);
-            let mut header = entry.header().clone();
-            tar.append_data(&mut header, path, &mut entry)?;
-        }
-        if with_headers {
-            tar.append_dir_all(&KERNEL_DIR[1..], &prepared.headers_root)?;
-        }
-        append_file(&mut tar, &SCRIPT[1..], script.as_bytes(), 0o755)?;
-        if let Some(config) = &prepared.kernel_config {
-            append_file(&mut tar, &KERNEL_CONFIG[1..], &std::fs::read(config)?, 0o644)?;
-        }
-        tar.into_inner()?;
-        Ok(())
-    })()
-    .map_err(fail)
-}
-
-fn append_file<W: std::io::Write>(tar: &mut tar::Builder<W>, path: &str, data: &[u8], mode: u32) -> std::io::Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(data.len() as u64);
-    header.set_mode(mode);
-    header.set_mtime(0);
-    header.set_cksum();
-    tar.append_data(&mut header, path, data)
 }

@@ -10,7 +10,12 @@ use crate::outputs::{self, OutputError};
 use crate::source::{Source, SourceError};
 
 pub mod docker;
+pub mod kubernetes;
 pub mod local;
+
+/// Where executors put the source tree (driverkit's path) and the headers in the build environment.
+pub const DRIVER_DIR: &str = "/tmp/driver";
+pub const KERNEL_DIR: &str = "/tmp/kernel";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -26,12 +31,14 @@ pub enum BuildError {
     Script(#[from] handlebars::RenderError),
     #[error("the build failed with exit code {code}; its last lines:\n{tail}")]
     Failed { code: i64, tail: String },
-    #[error("the build did not finish within {0} seconds (raise `timeout`); the container was removed")]
-    Timeout(u64),
-    #[error("interrupted; the container was removed and no output was written")]
-    Interrupted,
+    #[error("the build did not finish within {0} seconds (raise `timeout`); the {1} was removed")]
+    Timeout(u64, &'static str),
+    #[error("interrupted; the {0} was removed and no output was written")]
+    Interrupted(&'static str),
     #[error("the Docker engine: {0}")]
     Docker(String),
+    #[error("the Kubernetes cluster: {0}")]
+    Kubernetes(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }
@@ -176,6 +183,19 @@ fn names_debian_package_version(build: &BuildConfig, headers_release: &str) -> b
         && flavour(&build.kernel_release) == flavour(headers_release)
 }
 
+/// Where the recipe leaves the outputs the build asks for, inside the build environment (module,
+/// probe), and the host directory they are copied back to first.
+pub(crate) fn outputs_to_copy(build: &BuildConfig, work: &Path) -> Result<(Option<String>, Option<String>, PathBuf), BuildError> {
+    let out_dir = work.join("out");
+    std::fs::create_dir_all(&out_dir).map_err(io_err("creating the output directory"))?;
+    let module = build
+        .output_module
+        .as_ref()
+        .map(|_| format!("{DRIVER_DIR}/{}", crate::script::module_in_tree(&build.driver_name)));
+    let probe = build.output_probe.as_ref().map(|_| format!("{DRIVER_DIR}/{}", crate::script::PROBE_IN_TREE));
+    Ok((module, probe, out_dir))
+}
+
 /// Files an executor brought back.
 #[derive(Debug, Default)]
 pub struct Built {
@@ -188,11 +208,33 @@ pub struct Built {
 pub struct LogTail {
     lines: std::collections::VecDeque<String>,
     capacity: usize,
+    /// A line still being received.
+    partial: String,
 }
 
 impl LogTail {
     pub fn new(capacity: usize) -> LogTail {
-        LogTail { lines: Default::default(), capacity }
+        LogTail { lines: Default::default(), capacity, partial: String::new() }
+    }
+
+    /// Takes a chunk of a streamed log: each line it completes is kept and given to `each`.
+    pub fn feed(&mut self, chunk: &[u8], mut each: impl FnMut(&str)) {
+        self.partial.push_str(&String::from_utf8_lossy(chunk));
+        while let Some(at) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=at).collect();
+            let line = line.trim_end_matches('\n');
+            each(line);
+            self.push(line);
+        }
+    }
+
+    /// The end of the stream: a last line without its newline is kept and given to `each`.
+    pub fn finish(&mut self, mut each: impl FnMut(&str)) {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            each(&line);
+            self.push(&line);
+        }
     }
 
     pub fn push(&mut self, line: &str) {
@@ -217,4 +259,41 @@ impl LogTail {
         }
         out.trim_end().to_owned()
     }
+}
+
+/// One archive for the build environment, extracted at `/`: the source tree under [`DRIVER_DIR`], the
+/// headers under [`KERNEL_DIR`] when `with_headers`, and `files` (path without the leading `/`, bytes,
+/// mode).
+pub(crate) fn write_upload(
+    prepared: &Prepared,
+    out: &Path,
+    with_headers: bool,
+    files: &[(&str, Vec<u8>, u32)],
+) -> Result<(), BuildError> {
+    let file = std::fs::File::create(out).map_err(io_err("creating the upload archive"))?;
+    let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
+    tar.follow_symlinks(false);
+    (|| -> std::io::Result<()> {
+        let mut source = tar::Archive::new(std::fs::File::open(&prepared.source_tar)?);
+        for entry in source.entries()? {
+            let mut entry = entry?;
+            let path = Path::new(&DRIVER_DIR[1..]).join(entry.path()?);
+            let mut header = entry.header().clone();
+            tar.append_data(&mut header, path, &mut entry)?;
+        }
+        if with_headers {
+            tar.append_dir_all(&KERNEL_DIR[1..], &prepared.headers_root)?;
+        }
+        for (path, data, mode) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(*mode);
+            header.set_mtime(0);
+            header.set_cksum();
+            tar.append_data(&mut header, path, data.as_slice())?;
+        }
+        tar.into_inner()?;
+        Ok(())
+    })()
+    .map_err(io_err("building the upload archive"))
 }

@@ -138,3 +138,21 @@ pub fn debian_config(release: &str, urls: &[String], output: &Path) -> String {
         urls.concat()
     )
 }
+
+/// The committed tree, extracted under `work/tree`.
+pub fn tree_copy(work: &Path) -> PathBuf {
+    let tree = work.join("tree");
+    let archive = work.join("tree.tar");
+    let made = Command::new("git")
+        .arg("-C")
+        .arg(repo())
+        .args(["archive", "--format=tar", "-o"])
+        .arg(&archive)
+        .arg("HEAD")
+        .status()
+        .expect("git archive");
+    assert!(made.success());
+    std::fs::create_dir_all(&tree).expect("mkdir");
+    assert!(Command::new("tar").arg("-C").arg(&tree).arg("-xf").arg(&archive).status().expect("tar").success());
+    tree
+}
