@@ -36,7 +36,7 @@ ifconfig lo 127.0.0.1 up
 insmod /scap.ko || exit 10
 /sinsp --driver kmod -w /tmp/cap.scap > /dev/null 2> /tmp/sinsp.err &
 sp=$!
-sleep 2
+n=0; until grep -q capturing /tmp/sinsp.err; do sleep 0.2; n=$((n+1)); [ $n -lt 900 ] || exit 20; done
 echo hello > /tmp/demo.txt
 cat /tmp/demo.txt > /dev/null 3>&-
 mv /tmp/demo.txt /tmp/demo-renamed.txt
