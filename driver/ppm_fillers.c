@@ -23,6 +23,9 @@
 #include <net/inet_sock.h>
 #include <linux/mman.h>
 #include <linux/uio.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
 
 #include "ppm_events.h"
 #include "ppm_flags_conv.h"
@@ -506,6 +509,71 @@ static void eb_socktuple(struct event_builder *b, int fd, const struct sockaddr_
 		eb_empty(b);
 }
 
+/* A PT_DYN parameter: its index into the dynamic table, then the value in that entry's width. */
+static void eb_dyn(struct event_builder *b, u8 index, u64 v)
+{
+	char out[1 + sizeof(v)];
+
+	out[0] = index;
+	if (index == PPM_PTRACE_IDX_SIGTYPE) {
+		out[1] = (u8)v;
+		eb_bytes(b, out, 2);
+		return;
+	}
+	memcpy(out + 1, &v, sizeof(v));
+	eb_bytes(b, out, sizeof(out));
+}
+
+/* openat2's flags, mode and resolve, from the user's struct open_how. */
+static void eb_open_how(struct event_builder *b, unsigned long uptr, unsigned long usize)
+{
+	struct open_how how = {};
+
+	if (uptr && copy_from_user_nofault(&how, (const void __user *)uptr, min_t(unsigned long, usize, sizeof(how))))
+		b->faulted = true;
+	eb_u32(b, open_flags_to_ppm(how.flags));
+	eb_u32(b, open_mode(how.flags, how.mode));
+	eb_u32(b, openat2_resolve_to_ppm(how.resolve));
+}
+
+/* The inode number behind an fd of the current task, 0 when it has none. */
+static u64 fd_ino(int fd)
+{
+	struct file *f;
+	u64 ino = 0;
+
+	if (fd < 0)
+		return 0;
+	f = fget(fd);
+	if (f) {
+		ino = file_inode(f)->i_ino;
+		fput(f);
+	}
+	return ino;
+}
+
+/* The user's struct user_msghdr of sendmsg and recvmsg. */
+static int user_msghdr(unsigned long uptr, struct user_msghdr *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!uptr || copy_from_user_nofault(m, (const void __user *)uptr, sizeof(*m)))
+		return -EFAULT;
+	return 0;
+}
+
+/* The bytes an iovec array describes, at most its first 16 entries. */
+static u32 user_iov_total(unsigned long uiov, unsigned long iovcnt)
+{
+	struct iovec iov[16];
+	unsigned long n = min_t(unsigned long, iovcnt, ARRAY_SIZE(iov)), i;
+	u32 total = 0;
+
+	if (uiov && n && !copy_from_user_nofault(iov, (const void __user *)uiov, n * sizeof(iov[0])))
+		for (i = 0; i < n; i++)
+			total += iov[i].iov_len;
+	return total;
+}
+
 /* --- per event --- */
 
 void fill_procexit(struct event_builder *b, struct task_struct *p)
@@ -708,6 +776,7 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 			b->faulted = true;
 		eb_u64(b, (s64)fds[0]);
 		eb_u64(b, (s64)fds[1]);
+		eb_u64(b, ret == 0 ? fd_ino(fds[0]) : 0);
 		break;
 	}
 	case PPME_SOCKET_SHUTDOWN_E:
@@ -758,18 +827,10 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 		*size = total;
 		break;
 	}
-	case PPME_SYSCALL_WRITEV_E: {
-		struct iovec iov[16];
-		unsigned long n = min_t(unsigned long, a[2], ARRAY_SIZE(iov)), i;
-		u32 total = 0;
-
-		if (a[1] && n && !copy_from_user_nofault(iov, (const void __user *)a[1], n * sizeof(iov[0])))
-			for (i = 0; i < n; i++)
-				total += iov[i].iov_len;
+	case PPME_SYSCALL_WRITEV_E:
 		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, total);
+		eb_u32(b, user_iov_total(a[1], a[2]));
 		break;
-	}
 	case PPME_SYSCALL_WRITEV_X: {
 		u64 total;
 
@@ -819,6 +880,93 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 		eb_user_str(b, a[1]);
 		eb_u32(b, a[2] & 07777);
 		break;
+	case PPME_SYSCALL_OPENAT2_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_open_how(b, a[2], a[3]);
+		break;
+	case PPME_SYSCALL_OPENAT2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_open_how(b, a[2], a[3]);
+		break;
+	case PPME_SYSCALL_EXECVEAT_E:
+		eb_u64(b, (s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, execveat_flags_to_ppm(a[4]));
+		break;
+	case PPME_SYSCALL_EXECVEAT_X:
+		fill_execve_exit(b, ret);
+		break;
+	case PPME_SOCKET_SENDMSG_E: {
+		struct user_msghdr m;
+		struct sockaddr_storage ss;
+		int len = -1;
+
+		if (user_msghdr(a[1], &m))
+			b->faulted = true;
+		else if (m.msg_name)
+			len = user_sockaddr((unsigned long)m.msg_name, m.msg_namelen, &ss);
+		eb_u64(b, (s64)(int)a[0]);
+		eb_u32(b, user_iov_total((unsigned long)m.msg_iov, m.msg_iovlen));
+		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, false);
+		break;
+	}
+	case PPME_SOCKET_SENDMSG_X: {
+		struct user_msghdr m;
+		u64 total;
+
+		eb_u64(b, ret);
+		if (user_msghdr(a[1], &m))
+			b->faulted = true;
+		eb_user_iov(b, (unsigned long)m.msg_iov, m.msg_iovlen, ret > 0 ? ret : 0, &total);
+		break;
+	}
+	case PPME_SOCKET_RECVMSG_E:
+		eb_u64(b, (s64)(int)a[0]);
+		break;
+	case PPME_SOCKET_RECVMSG_X: {
+		struct user_msghdr m;
+		struct sockaddr_storage ss;
+		int len = -1;
+		u32 *size;
+		u64 total;
+
+		eb_u64(b, ret);
+		if (user_msghdr(a[1], &m))
+			b->faulted = true;
+		/* size precedes data, as in readv. */
+		size = (u32 *)(b->buf + b->off);
+		eb_u32(b, 0);
+		eb_user_iov(b, (unsigned long)m.msg_iov, m.msg_iovlen, ret > 0 ? ret : 0, &total);
+		*size = ret > 0 ? min_t(u64, total, ret) : 0;
+		if (ret >= 0 && m.msg_name && m.msg_namelen)
+			len = user_sockaddr((unsigned long)m.msg_name, m.msg_namelen, &ss);
+		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, true);
+		break;
+	}
+	case PPME_SYSCALL_PTRACE_E:
+		eb_u16(b, ptrace_request_to_ppm(a[0]));
+		eb_u64(b, (s64)(int)a[1]);
+		break;
+	case PPME_SYSCALL_PTRACE_X: {
+		u16 req = ptrace_request_to_ppm(a[0]);
+		u64 data = a[3];
+
+		eb_u64(b, ret);
+		if (ret < 0) {
+			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
+			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
+			break;
+		}
+		/* A peek leaves the word it read where data points. */
+		if (ptrace_is_peek(req) && copy_from_user_nofault(&data, (const void __user *)a[3], sizeof(data)))
+			b->faulted = true;
+		eb_dyn(b, PPM_PTRACE_IDX_UINT64, a[2]);
+		eb_dyn(b, ptrace_data_kind(req), data);
+		break;
+	}
 	case PPME_SYSCALL_KILL_E:
 		eb_u64(b, (s64)(int)a[0]);
 		eb_u8(b, a[1]);

@@ -158,4 +158,148 @@ static inline __u32 mmap_flags_to_ppm(unsigned long flags)
 	return res;
 }
 
+/* struct open_how's resolve flags (linux/openat2.h; the numbers are the ABI's). */
+static inline __u32 openat2_resolve_to_ppm(__u64 resolve)
+{
+	__u32 res = 0;
+
+	if (resolve & 0x01)
+		res |= PPM_RESOLVE_NO_XDEV;
+	if (resolve & 0x02)
+		res |= PPM_RESOLVE_NO_MAGICLINKS;
+	if (resolve & 0x04)
+		res |= PPM_RESOLVE_NO_SYMLINKS;
+	if (resolve & 0x08)
+		res |= PPM_RESOLVE_BENEATH;
+	if (resolve & 0x10)
+		res |= PPM_RESOLVE_IN_ROOT;
+	if (resolve & 0x20)
+		res |= PPM_RESOLVE_CACHED;
+	return res;
+}
+
+static inline __u32 execveat_flags_to_ppm(unsigned long flags)
+{
+	__u32 res = 0;
+
+	if (flags & AT_EMPTY_PATH)
+		res |= PPM_EXVAT_AT_EMPTY_PATH;
+	if (flags & AT_SYMLINK_NOFOLLOW)
+		res |= PPM_EXVAT_AT_SYMLINK_NOFOLLOW;
+	return res;
+}
+
+/*
+ * ptrace requests by their x86-64 ABI numbers (the probes cannot include the arch's ptrace headers
+ * next to the kernel's own pt_regs).
+ */
+static inline __u16 ptrace_request_to_ppm(unsigned long req)
+{
+	switch (req) {
+	case 0:
+		return PPM_PTRACE_TRACEME;
+	case 1:
+		return PPM_PTRACE_PEEKTEXT;
+	case 2:
+		return PPM_PTRACE_PEEKDATA;
+	case 3:
+		return PPM_PTRACE_PEEKUSR;
+	case 4:
+		return PPM_PTRACE_POKETEXT;
+	case 5:
+		return PPM_PTRACE_POKEDATA;
+	case 6:
+		return PPM_PTRACE_POKEUSR;
+	case 7:
+		return PPM_PTRACE_CONT;
+	case 8:
+		return PPM_PTRACE_KILL;
+	case 9:
+		return PPM_PTRACE_SINGLESTEP;
+	case 12:
+		return PPM_PTRACE_GETREGS;
+	case 13:
+		return PPM_PTRACE_SETREGS;
+	case 14:
+		return PPM_PTRACE_GETFPREGS;
+	case 15:
+		return PPM_PTRACE_SETFPREGS;
+	case 16:
+		return PPM_PTRACE_ATTACH;
+	case 17:
+		return PPM_PTRACE_DETACH;
+	case 18:
+		return PPM_PTRACE_GETFPXREGS;
+	case 19:
+		return PPM_PTRACE_SETFPXREGS;
+	case 21:
+		return PPM_PTRACE_OLDSETOPTIONS;
+	case 24:
+		return PPM_PTRACE_SYSCALL;
+	case 25:
+		return PPM_PTRACE_GET_THREAD_AREA;
+	case 26:
+		return PPM_PTRACE_SET_THREAD_AREA;
+	case 30:
+		return PPM_PTRACE_ARCH_PRCTL;
+	case 31:
+		return PPM_PTRACE_SYSEMU;
+	case 32:
+		return PPM_PTRACE_SYSEMU_SINGLESTEP;
+	case 33:
+		return PPM_PTRACE_SINGLEBLOCK;
+	case 0x4200:
+		return PPM_PTRACE_SETOPTIONS;
+	case 0x4201:
+		return PPM_PTRACE_GETEVENTMSG;
+	case 0x4202:
+		return PPM_PTRACE_GETSIGINFO;
+	case 0x4203:
+		return PPM_PTRACE_SETSIGINFO;
+	case 0x4204:
+		return PPM_PTRACE_GETREGSET;
+	case 0x4205:
+		return PPM_PTRACE_SETREGSET;
+	case 0x4206:
+		return PPM_PTRACE_SEIZE;
+	case 0x4207:
+		return PPM_PTRACE_INTERRUPT;
+	case 0x4208:
+		return PPM_PTRACE_LISTEN;
+	case 0x4209:
+		return PPM_PTRACE_PEEKSIGINFO;
+	case 0x420a:
+		return PPM_PTRACE_GETSIGMASK;
+	case 0x420b:
+		return PPM_PTRACE_SETSIGMASK;
+	default:
+		return PPM_PTRACE_UNKNOWN;
+	}
+}
+
+/*
+ * What ptrace's exit reports of its data argument: a PT_DYN value, an index into ptrace_dynamic_param
+ * first. A resume reports the signal delivered, the rest a number (a peek: the word read).
+ */
+static inline __u8 ptrace_data_kind(__u16 ppm_req)
+{
+	switch (ppm_req) {
+	case PPM_PTRACE_CONT:
+	case PPM_PTRACE_SYSCALL:
+	case PPM_PTRACE_SINGLESTEP:
+	case PPM_PTRACE_DETACH:
+	case PPM_PTRACE_SYSEMU:
+	case PPM_PTRACE_SYSEMU_SINGLESTEP:
+	case PPM_PTRACE_SINGLEBLOCK:
+		return PPM_PTRACE_IDX_SIGTYPE;
+	default:
+		return PPM_PTRACE_IDX_UINT64;
+	}
+}
+
+static inline bool ptrace_is_peek(__u16 ppm_req)
+{
+	return ppm_req == PPM_PTRACE_PEEKTEXT || ppm_req == PPM_PTRACE_PEEKDATA || ppm_req == PPM_PTRACE_PEEKUSR;
+}
+
 #endif /* PPM_FLAGS_CONV_H_ */

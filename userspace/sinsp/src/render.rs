@@ -266,7 +266,9 @@ impl Renderer<'_> {
                         ParamAux::DirFd(index) => {
                             match event.param(usize::from(index)).and_then(|p| p.value().ok()) {
                                 Some(Value::Int(dirfd)) => self.state.dirfd_path(tid, dirfd),
-                                _ => String::new(),
+                                // The schema names a parameter that is not an fd (openat2's names
+                                // itself): sysdig resolves against the working directory then.
+                                _ => self.state.cwd(tid),
                             }
                         }
                         _ => self.state.cwd(tid),
