@@ -66,11 +66,21 @@ struct counters {
 	__u64 n_drops_scratch;
 };
 
+struct user_iovec {
+	unsigned long base;
+	unsigned long len;
+};
+
+/* Iovecs read per vector (readv, writev, sendmsg, recvmsg): a bound for the verifier. */
+#define IOV_READ 8
+
 struct scratch {
 	char buf[2 * SCRATCH_HALF];
 	/* The build offset and the fault flag pass through here; see eb_len(). */
 	__u32 off;
 	__u32 faulted;
+	/* A vector's iovecs, read from the user (the stack has no room for them). */
+	struct user_iovec iov[IOV_READ];
 };
 
 struct {
@@ -489,21 +499,36 @@ static __always_inline void eb_user_sockaddr(struct eb *b, unsigned long uptr, l
 	}
 }
 
-static __always_inline struct sock *fd_sock(int fd)
+/* The file behind an fd of the current task, or NULL. */
+static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *t = task();
 	struct file **fds = KREAD(t, files, fdt, fd);
 	unsigned int max_fds = KREAD(t, files, fdt, max_fds);
 	struct file *f = NULL;
-	struct socket *sock;
 
 	if (fd < 0 || fd >= max_fds)
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+
 	if (!f)
 		return NULL;
 	sock = KREAD(f, private_data);
 	return sock ? KREAD(sock, sk) : NULL;
+}
+
+static __always_inline __u64 fd_ino(int fd)
+{
+	struct file *f = fd_file(fd);
+
+	return f ? KREAD(f, f_inode, i_ino) : 0;
 }
 
 /*
@@ -562,6 +587,108 @@ static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long pee
 	} else {
 		eb_empty(b);
 	}
+}
+
+/* --- vectors, messages, dynamic values --- */
+
+/* The leading fields of the user's struct user_msghdr and struct open_how. */
+struct user_msghdr_head {
+	unsigned long name;
+	int namelen;
+	unsigned long iov;
+	unsigned long iovlen;
+};
+
+struct user_open_how {
+	__u64 flags;
+	__u64 mode;
+	__u64 resolve;
+};
+
+/* Reads the first IOV_READ iovecs of a vector into the scratch area; the bytes they describe. */
+static __always_inline __u32 user_iov_total(struct eb *b, unsigned long uiov, unsigned long iovcnt)
+{
+	struct user_iovec *iov = b->sc->iov;
+	__u32 n = iovcnt > IOV_READ ? IOV_READ : iovcnt, total = 0, i, size;
+
+	size = n * sizeof(*iov);
+	VERIFIER_BOUND(size, 255);
+	if (!uiov || !n || bpf_probe_read_user(iov, size, (const void *)uiov))
+		return 0;
+#pragma unroll
+	for (i = 0; i < IOV_READ; i++)
+		if (i < n)
+			total += iov[i].len;
+	return total;
+}
+
+/* The data of an iovec array, at most `len` bytes and the snaplen; `*total` gets what it describes. */
+static __always_inline void eb_user_iov(struct eb *b, unsigned long uiov, unsigned long iovcnt, __u64 len,
+					__u32 *total)
+{
+	struct user_iovec *iov = b->sc->iov;
+	__u32 n = iovcnt > IOV_READ ? IOV_READ : iovcnt, room, copied = 0, i;
+
+	*total = user_iov_total(b, uiov, iovcnt);
+	if (b->cur >= b->nparams)
+		return;
+	room = len < b->snaplen ? len : b->snaplen;
+	if (room > STR_MAX)
+		room = STR_MAX;
+	if (!*total || b->off + room > SCRATCH_HALF) {
+		eb_empty(b);
+		return;
+	}
+#pragma unroll
+	for (i = 0; i < IOV_READ; i++) {
+		__u32 chunk;
+
+		if (i >= n || copied >= room)
+			break;
+		chunk = iov[i].len < room - copied ? iov[i].len : room - copied;
+		VERIFIER_BOUND(chunk, 8191);
+		if (bpf_probe_read_user(&b->buf[(b->off + copied) & SCRATCH_MASK], chunk, (const void *)iov[i].base)) {
+			eb_fault(b);
+			break;
+		}
+		copied += chunk;
+	}
+	eb_len(b, copied & (STR_MAX * 2 - 1));
+}
+
+static __always_inline void user_msghdr(struct eb *b, unsigned long uptr, struct user_msghdr_head *m)
+{
+	if (!uptr || bpf_probe_read_user(m, sizeof(*m), (const void *)uptr)) {
+		__builtin_memset(m, 0, sizeof(*m));
+		eb_fault(b);
+	}
+}
+
+/* openat2's flags, mode and resolve, from the user's struct open_how. */
+static __always_inline void eb_open_how(struct eb *b, unsigned long uptr)
+{
+	struct user_open_how how = {};
+
+	if (uptr && bpf_probe_read_user(&how, sizeof(how), (const void *)uptr))
+		eb_fault(b);
+	eb_u32(b, open_flags_to_ppm(how.flags));
+	eb_u32(b, open_mode(how.flags, how.mode));
+	eb_u32(b, openat2_resolve_to_ppm(how.resolve));
+}
+
+/* A PT_DYN parameter: its index into the dynamic table, then the value in that entry's width. */
+static __always_inline void eb_dyn(struct eb *b, __u8 index, __u64 v)
+{
+	if (eb_full(b, 9))
+		return;
+	b->buf[b->off & SCRATCH_MASK] = index;
+	if (index == PPM_PTRACE_IDX_SIGTYPE) {
+		b->buf[(b->off + 1) & SCRATCH_MASK] = (__u8)v;
+		eb_len(b, 2);
+		return;
+	}
+	__builtin_memcpy(&b->buf[(b->off + 1) & SCRATCH_MASK], &v, sizeof(v));
+	eb_len(b, 9);
 }
 
 /* --- per event --- */
@@ -630,6 +757,7 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 	case PPME_SYSCALL_FCHDIR_E:
 	case PPME_SYSCALL_READV_E:
 	case PPME_SOCKET_BIND_E:
+	case PPME_SOCKET_RECVMSG_E:
 		eb_u64(b, (__s64)(int)a[0]);
 		break;
 	case PPME_SYSCALL_READ_E:
@@ -756,6 +884,7 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 			eb_fault(b);
 		eb_u64(b, (__s64)fds[0]);
 		eb_u64(b, (__s64)fds[1]);
+		eb_u64(b, ret == 0 ? fd_ino(fds[0]) : 0);
 		break;
 	}
 	case PPME_SOCKET_SHUTDOWN_E:
@@ -823,6 +952,99 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 		eb_u64(b, (__s64)(int)a[0]);
 		eb_u8(b, a[1]);
 		break;
+	case PPME_SYSCALL_READV_X: {
+		__u32 total, *size;
+
+		eb_u64(b, ret);
+		/* size precedes data, but is only known once the iovecs are read: filled in afterwards. */
+		size = (__u32 *)&b->buf[b->off & SCRATCH_MASK];
+		eb_u32(b, 0);
+		eb_user_iov(b, a[1], a[2], ret > 0 ? ret : 0, &total);
+		*size = total;
+		break;
+	}
+	case PPME_SYSCALL_WRITEV_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, user_iov_total(b, a[1], a[2]));
+		break;
+	case PPME_SYSCALL_WRITEV_X: {
+		__u32 total;
+
+		eb_u64(b, ret);
+		eb_user_iov(b, a[1], a[2], (__u32)-1, &total);
+		break;
+	}
+	case PPME_SYSCALL_OPENAT2_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_open_how(b, a[2]);
+		break;
+	case PPME_SYSCALL_OPENAT2_X:
+		eb_u64(b, ret);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_open_how(b, a[2]);
+		break;
+	case PPME_SYSCALL_EXECVEAT_E:
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_user_str(b, a[1]);
+		eb_u32(b, execveat_flags_to_ppm(a[4]));
+		break;
+	case PPME_SYSCALL_EXECVEAT_X:
+		fill_execve_exit(b, ret);
+		break;
+	case PPME_SOCKET_SENDMSG_E: {
+		struct user_msghdr_head m;
+
+		user_msghdr(b, a[1], &m);
+		eb_u64(b, (__s64)(int)a[0]);
+		eb_u32(b, user_iov_total(b, m.iov, m.iovlen));
+		eb_socktuple(b, (int)a[0], m.name, m.namelen, false);
+		break;
+	}
+	case PPME_SOCKET_SENDMSG_X: {
+		struct user_msghdr_head m;
+		__u32 total;
+
+		eb_u64(b, ret);
+		user_msghdr(b, a[1], &m);
+		eb_user_iov(b, m.iov, m.iovlen, ret > 0 ? ret : 0, &total);
+		break;
+	}
+	case PPME_SOCKET_RECVMSG_X: {
+		struct user_msghdr_head m;
+		__u32 total, *size;
+
+		eb_u64(b, ret);
+		user_msghdr(b, a[1], &m);
+		size = (__u32 *)&b->buf[b->off & SCRATCH_MASK];
+		eb_u32(b, 0);
+		eb_user_iov(b, m.iov, m.iovlen, ret > 0 ? ret : 0, &total);
+		*size = ret > 0 ? (total < ret ? total : ret) : 0;
+		eb_socktuple(b, (int)a[0], ret >= 0 ? m.name : 0, m.namelen, true);
+		break;
+	}
+	case PPME_SYSCALL_PTRACE_E:
+		eb_u16(b, ptrace_request_to_ppm(a[0]));
+		eb_u64(b, (__s64)(int)a[1]);
+		break;
+	case PPME_SYSCALL_PTRACE_X: {
+		__u16 req = ptrace_request_to_ppm(a[0]);
+		__u64 data = a[3];
+
+		eb_u64(b, ret);
+		if (ret < 0) {
+			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
+			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
+			break;
+		}
+		/* A peek leaves the word it read where data points. */
+		if (ptrace_is_peek(req) && bpf_probe_read_user(&data, sizeof(data), (const void *)a[3]))
+			eb_fault(b);
+		eb_dyn(b, PPM_PTRACE_IDX_UINT64, a[2]);
+		eb_dyn(b, ptrace_data_kind(req), data);
+		break;
+	}
 	default: {
 		/* No filler of its own: the result or the fd argument first, the rest zero. */
 		__u8 first = params_of(b->type)->first;

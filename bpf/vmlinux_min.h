@@ -85,7 +85,12 @@ struct mm_struct {
 	unsigned long env_end;
 };
 
+struct inode {
+	unsigned long i_ino;
+};
+
 struct file {
+	struct inode *f_inode;
 	void *private_data;
 };
 

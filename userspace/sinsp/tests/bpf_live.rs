@@ -1,7 +1,7 @@
 //! The CO-RE eBPF probe, live on this machine's kernel: `sinsp --driver modern-bpf -w` captures the
 //! reference workload, which is then checked event by event with the same checks as the kernel
 //! module's, and read back by sinsp and Debian's sysdig alike. A storm into a small ring buffer is
-//! counted as drops and capture goes on.
+//! counted as drops and capture goes on. The second workload gets the checks the module passes.
 //!
 //! The tests capture system-wide, so they take turns.
 
@@ -135,4 +135,19 @@ fn modern_bpf_storm_into_a_small_ring_counts_drops_and_capture_goes_on() {
         })
         .count();
     assert_eq!(opens, 100, "capture went on after the storm: {err}");
+}
+
+#[test]
+fn modern_bpf_fills_the_second_workload_as_the_module_does() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let work = tempfile::tempdir().expect("tempdir");
+    let workload = build_second_workload(work.path());
+    let cap = work.path().join("cap.scap");
+    let sinsp = start_capture(&cap, &[]);
+    let out = Command::new(&workload).output().expect("workload runs");
+    assert!(out.status.success());
+    let err = stop_capture(sinsp);
+    assert_eq!(counter(&err, "buffer full "), 0, "no drops at this rate: {err}");
+    let raw = capture_file_events(&cap);
+    check_second_workload(&parse_all(&raw), &String::from_utf8_lossy(&out.stdout));
 }

@@ -224,8 +224,9 @@ pub fn check_reference_workload(parsed: &[Event<'_>], hostname: &str) {
     let execs: Vec<_> = parsed
         .iter()
         .filter(|e| e.event_type() == ppme::SYSCALL_EXECVE_19_X && text(param(e, "comm")) == "true")
+        .filter(|e| int(param(e, "ptid")) == tid as i64)
         .collect();
-    assert_eq!(execs.len(), 1);
+    assert_eq!(execs.len(), 1, "one /bin/true run by the workload");
     assert_eq!(int(param(execs[0], "res")), 0);
     assert_eq!(text(param(execs[0], "args")), "ref-arg\0");
     let child = execs[0].tid();
@@ -239,4 +240,159 @@ pub fn check_reference_workload(parsed: &[Event<'_>], hostname: &str) {
         && e.event_type() == ppme::SYSCALL_CLONE_20_X
         && int(param(e, "res")) == child as i64));
 
+}
+
+/// The second workload (`driver/tests/syscalls.c`): pipes, dup, chmod family, memory maps, vectored
+/// I/O, UDP, openat2, ptrace, execveat, set*id.
+pub fn build_second_workload(out: &Path) -> PathBuf {
+    let bin = out.join("syscalls");
+    let src = repo().join("driver/tests/syscalls.c");
+    let status = Command::new("gcc").args(["-O0", "-static", "-o"]).arg(&bin).arg(&src).status().expect("gcc");
+    assert!(status.success(), "building {}", src.display());
+    bin
+}
+
+/// The second workload's events, parameter by parameter, the same for every driver; `printed` is what
+/// the workload printed (the pipe's inode, the word its tracer peeked).
+pub fn check_second_workload(all: &[Event<'_>], printed: &str) {
+    let tid = exec_tid(all, "syscalls").expect("the workload runs");
+    let mine: Vec<_> = all.iter().filter(|e| e.tid() == tid).collect();
+    let one = |ty: u16| -> &Event<'_> {
+        let found: Vec<_> = mine.iter().filter(|e| e.event_type() == ty).collect();
+        assert_eq!(found.len(), 1, "one event of type {ty}");
+        found[0]
+    };
+    let printed = |key: &str| -> i64 {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("the workload printed {key}: {printed:?}"))
+    };
+    let pipe = one(ppme::SYSCALL_PIPE_X);
+    assert_eq!(int(param(pipe, "res")), 0);
+    assert_eq!((int(param(pipe, "fd1")), int(param(pipe, "fd2"))), (3, 4));
+    assert_eq!(int(param(pipe, "ino")), printed("pipe_ino"), "the pipe's inode");
+    let chmod = one(ppme::SYSCALL_CHMOD_X);
+    assert_eq!(
+        (text(param(chmod, "filename")), int(param(chmod, "mode"))),
+        ("/tmp/f".to_owned(), 0o600)
+    );
+    assert_eq!(int(param(one(ppme::SYSCALL_FCHMOD_X), "mode")), 0o640);
+    let fchmodat = one(ppme::SYSCALL_FCHMODAT_X);
+    assert_eq!(
+        (
+            int(param(fchmodat, "dirfd")),
+            text(param(fchmodat, "filename")),
+            int(param(fchmodat, "mode"))
+        ),
+        (-100, "f".to_owned(), 0o644)
+    );
+    let mmap = one(ppme::SYSCALL_MMAP_E);
+    // PPM_PROT_READ|PPM_PROT_WRITE, PPM_MAP_PRIVATE|PPM_MAP_ANONYMOUS
+    assert_eq!(
+        (
+            int(param(mmap, "length")),
+            int(param(mmap, "prot")),
+            int(param(mmap, "flags"))
+        ),
+        (8192, 3, 2 | 8)
+    );
+    assert!(int(param(one(ppme::SYSCALL_MMAP_X), "res")) != 0);
+    // libc's start-up protects its own pages too: look for the workload's 8 KiB mapping.
+    let ours_8k = |ty: u16| {
+        mine.iter()
+            .filter(|e| e.event_type() == ty && int(param(e, "length")) == 8192)
+            .count()
+    };
+    let mprotect = mine
+        .iter()
+        .find(|e| e.event_type() == ppme::SYSCALL_MPROTECT_E && int(param(e, "length")) == 8192);
+    assert_eq!(mprotect.map(|e| int(param(e, "prot"))), Some(1));
+    assert_eq!(ours_8k(ppme::SYSCALL_MUNMAP_E), 1);
+    assert_eq!(int(param(one(ppme::SYSCALL_WRITEV_E), "size")), 11);
+    assert_eq!(
+        text(param(one(ppme::SYSCALL_WRITEV_X), "data")),
+        "hello world"
+    );
+    let readv = one(ppme::SYSCALL_READV_X);
+    assert_eq!(
+        (
+            int(param(readv, "res")),
+            int(param(readv, "size")),
+            text(param(readv, "data"))
+        ),
+        (11, 11, "hello world".to_owned())
+    );
+    assert_eq!(text(param(one(ppme::SOCKET_SENDTO_X), "data")), "udp!");
+    let recv = one(ppme::SOCKET_RECVFROM_X);
+    assert_eq!(text(param(recv, "data")), "udp!");
+    let localhost = std::net::Ipv4Addr::LOCALHOST;
+    let Some(Value::SockTuple(SockTuple::Inet {
+        sip, dip, dport, ..
+    })) = param(recv, "tuple")
+    else {
+        panic!("recvfrom carries its tuple: {:?}", param(recv, "tuple"));
+    };
+    assert_eq!((sip, dip, dport), (localhost, localhost, 5353));
+    let localhost_5353 = |e: &Event<'_>| match param(e, "tuple") {
+        Some(Value::SockTuple(SockTuple::Inet { dip, dport, .. })) => (dip, dport) == (localhost, 5353),
+        other => panic!("a tuple: {other:?}"),
+    };
+    let sendmsg = one(ppme::SOCKET_SENDMSG_E);
+    assert_eq!(int(param(sendmsg, "size")), 5);
+    assert!(localhost_5353(sendmsg), "sendmsg's destination: {:?}", param(sendmsg, "tuple"));
+    let sent = one(ppme::SOCKET_SENDMSG_X);
+    assert_eq!((int(param(sent, "res")), text(param(sent, "data"))), (5, "msg!!".to_owned()));
+    let got = one(ppme::SOCKET_RECVMSG_X);
+    assert_eq!(
+        (int(param(got, "res")), int(param(got, "size")), text(param(got, "data"))),
+        (5, 5, "msg!!".to_owned())
+    );
+    assert!(localhost_5353(got), "recvmsg's tuple: {:?}", param(got, "tuple"));
+    let openat2 = one(ppme::SYSCALL_OPENAT2_X);
+    assert!(int(param(openat2, "fd")) >= 0, "openat2 opened f");
+    assert_eq!(
+        (
+            int(param(openat2, "dirfd")),
+            text(param(openat2, "name")),
+            int(param(openat2, "flags")),
+            int(param(openat2, "resolve"))
+        ),
+        // PPM_O_RDONLY; PPM_RESOLVE_BENEATH | PPM_RESOLVE_NO_SYMLINKS
+        (-100, "f".to_owned(), 1, 0x1 | 0x8)
+    );
+    // The tracer peeks a known word (PPM_PTRACE_PEEKDATA) and resumes its child (PPM_PTRACE_CONT).
+    let requests: Vec<i64> = mine
+        .iter()
+        .filter(|e| e.event_type() == ppme::SYSCALL_PTRACE_E)
+        .map(|e| int(param(e, "request")))
+        .collect();
+    assert_eq!(requests, vec![0x3, 0x8]);
+    let peek = mine.iter().find(|e| e.event_type() == ppme::SYSCALL_PTRACE_X).expect("ptrace exit");
+    assert_eq!(int(param(peek, "res")), 0);
+    assert_eq!(int(param(peek, "data")), printed("peek"), "the word the tracer read");
+    // The child asks to be traced, then runs /bin/true through execveat.
+    let traceme = all
+        .iter()
+        .find(|e| e.event_type() == ppme::SYSCALL_PTRACE_E && int(param(e, "request")) == 0x1)
+        .expect("the child's PTRACE_TRACEME");
+    let child = traceme.tid();
+    let execveat = all
+        .iter()
+        .find(|e| e.tid() == child && e.event_type() == ppme::SYSCALL_EXECVEAT_E)
+        .expect("the child's execveat");
+    assert_eq!(
+        (int(param(execveat, "dirfd")), text(param(execveat, "pathname")), int(param(execveat, "flags"))),
+        (-100, "/bin/true".to_owned(), 0)
+    );
+    // After a successful execveat the kernel reports the execve syscall number at exit, so the
+    // exit is an execve event (as libs' drivers send it too).
+    let exec_exit = all
+        .iter()
+        .find(|e| e.tid() == child && matches!(e.event_type(), ppme::SYSCALL_EXECVEAT_X | ppme::SYSCALL_EXECVE_19_X))
+        .expect("the child's execveat exit");
+    assert_eq!((int(param(exec_exit, "res")), text(param(exec_exit, "comm"))), (0, "true".to_owned()));
+    assert_eq!(int(param(one(ppme::SYSCALL_SETUID_E), "uid")), 0);
+    assert_eq!(int(param(one(ppme::SYSCALL_SETGID_E), "gid")), 0);
 }
