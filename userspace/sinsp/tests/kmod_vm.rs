@@ -1,6 +1,6 @@
-//! The kernel module, built against Debian 6.1.0-47's headers, captures the reference workload in a
-//! qemu guest through `sinsp --driver kmod -w`; the capture is then checked event by event on the host,
-//! and read back by sinsp and by Debian's sysdig.
+//! The kernel module, built against Debian 6.1.0-47's headers (and 6.12.117's, and the 6.1 realtime
+//! flavour's), captures the reference workload in a qemu guest through `sinsp --driver kmod -w`; the
+//! capture is then checked event by event on the host, and read back by sinsp and by Debian's sysdig.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
