@@ -159,17 +159,18 @@ static __always_inline const struct ppm_event_params *params_of(__u32 type)
 }
 
 /*
- * Records the length of the parameter just written. In the per-kernel probe the new offset goes through
- * memory: the verifier then knows only what the masks tell it, so the paths of a parameter (read,
- * faulted, empty) meet in one state instead of doubling with every variable-length parameter, which the
- * verifiers of older kernels cannot afford. The CO-RE probe's kernels prune well enough without it, and
- * the round trip costs it a third of its overhead.
+ * Records the length of the parameter just written. With PPM_LAUNDER_OFFSETS (the per-kernel probe, and
+ * the CO-RE probe's build for older verifiers) the new offset goes through memory: the verifier then
+ * knows only what the masks tell it, so the paths of a parameter (read, faulted, empty) meet in one
+ * state instead of doubling with every variable-length parameter, which the verifiers of older kernels
+ * cannot afford. Newer verifiers prune well enough without it, and the round trip costs the probe a
+ * third of its overhead.
  */
 static __always_inline void eb_len(struct eb *b, __u32 len)
 {
 	*(__u16 *)&b->buf[(HDR_LEN + (b->cur & (PPM_MAX_EVENT_PARAMS - 1)) * 2) & SCRATCH_MASK] = len;
 	b->cur++;
-#ifdef PPM_KERNEL_HEADERS
+#ifdef PPM_LAUNDER_OFFSETS
 	*(volatile __u32 *)&b->sc->off = b->off + len;
 	b->off = *(volatile __u32 *)&b->sc->off;
 #else

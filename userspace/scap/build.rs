@@ -300,35 +300,43 @@ fn build_bpf_probe() {
     for file in ["ppm_events_public.h", "syscall_table.c", "ppm_flags_conv.h"] {
         println!("cargo:rerun-if-changed={}", repo.join("driver").join(file).display());
     }
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("probe.bpf.o");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // Two builds of the same source: one for verifiers that prune well, and one whose offsets go
+    // through memory for the older verifiers that would otherwise give up (see eb_len in the probe).
+    let builds = [("probe.bpf.o", None), ("probe_compat.bpf.o", Some("-DPPM_LAUNDER_OFFSETS"))];
     // `cargo xtask codegen` needs this crate before it can regenerate the probe's tables: when their
     // shape changes, SCAP_SKIP_BPF=1 builds without the probe (loading it then says why it is missing).
     println!("cargo:rerun-if-env-changed=SCAP_SKIP_BPF");
     if std::env::var_os("SCAP_SKIP_BPF").is_some() {
-        if let Err(e) = std::fs::write(&out, b"") {
-            panic!("cannot write {}: {e}", out.display());
+        for (name, _) in builds {
+            if let Err(e) = std::fs::write(out_dir.join(name), b"") {
+                panic!("cannot write {name}: {e}");
+            }
         }
         return;
     }
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
     let multiarch = format!("/usr/include/{}-linux-gnu", std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default());
-    let result = std::process::Command::new(&clang)
-        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"])
-        .arg(format!("-I{multiarch}"))
-        .arg("-c")
-        .arg(bpf.join("probe.bpf.c"))
-        .arg("-o")
-        .arg(&out)
-        .output();
-    match result {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "compiling bpf/probe.bpf.c with {clang} failed:\n{}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => panic!(
-            "cannot run {clang} to build the eBPF probe ({e}): install clang and libbpf-dev \
-             (`apt-get install clang libbpf-dev`), or set CLANG"
-        ),
+    for (name, define) in builds {
+        let result = std::process::Command::new(&clang)
+            .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"])
+            .args(define)
+            .arg(format!("-I{multiarch}"))
+            .arg("-c")
+            .arg(bpf.join("probe.bpf.c"))
+            .arg("-o")
+            .arg(out_dir.join(name))
+            .output();
+        match result {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => panic!(
+                "compiling bpf/probe.bpf.c ({name}) with {clang} failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => panic!(
+                "cannot run {clang} to build the eBPF probe ({e}): install clang and libbpf-dev \
+                 (`apt-get install clang libbpf-dev`), or set CLANG"
+            ),
+        }
     }
 }

@@ -213,6 +213,7 @@ fn live_capture(
         "modern-bpf" | "modern_bpf" => {
             let mut engine = scap::engine::bpf::BpfEngine::open(cli.bpf_buffer_bytes)
                 .context("starting the CO-RE eBPF probe")?;
+            eprintln!("sinsp: driver: {}", engine.build());
             if let Some(len) = cli.snaplen {
                 engine.set_snaplen(len.min(65000) as u32)?;
             }

@@ -354,29 +354,36 @@ fn comparable(parsed: &[Event<'_>], comm: &str) -> Vec<(u16, Vec<(String, Vec<u8
         .collect()
 }
 
-/// The per-kernel probe, built against 6.1.0-47's headers, captures both workloads in the same guest
-/// as the module does, and the captures agree event by event.
+/// In one 6.1 guest, the module, the per-kernel probe built against 6.1.0-47's headers and the CO-RE
+/// probe (its build for older verifiers, chosen by itself) each capture both workloads; every capture
+/// passes the workloads' checks and the probes' captures agree with the module's event by event.
 #[test]
-fn per_kernel_probe_and_module_capture_the_workload_alike() {
+fn bpf_probes_and_module_capture_the_workloads_alike() {
     let work = tempfile::tempdir().expect("tempdir");
     let ko = build_driver(work.path());
     let probe = build_probe(work.path());
     let workload = build_workload(work.path());
     let second = build_second_workload(work.path());
+    let probe_run = |driver: &str, name: &str| {
+        format!(
+            "/sinsp --driver {driver} -w /tmp/{name}.scap > /dev/null 2> /tmp/{name}.err &\n\
+             sp=$!\n\
+             {}\
+             /workload 3>&-\n\
+             /syscalls 3>&- > /tmp/{name}.out\n\
+             sleep 1\n\
+             kill -INT $sp; wait $sp; result {name} $?\n\
+             sendfile /tmp/{name}.scap {name}cap\n\
+             sendfile /tmp/{name}.err {name}err\n\
+             sendfile /tmp/{name}.out {name}out\n",
+            wait_capturing(&format!("/tmp/{name}.err"))
+        )
+    };
     let script = format!(
-        "{}\
-         /sinsp --driver bpf=/probe.o -w /tmp/bpf.scap > /dev/null 2> /tmp/bpf.err &\n\
-         sp=$!\n\
-         {}\
-         /workload 3>&-\n\
-         /syscalls 3>&- > /tmp/bpf.out\n\
-         sleep 1\n\
-         kill -INT $sp; wait $sp; result bpf $?\n\
-         sendfile /tmp/bpf.scap bpfcap\n\
-         sendfile /tmp/bpf.err bpferr\n\
-         sendfile /tmp/bpf.out bpfout\n",
+        "{}{}{}",
         sinsp_capture_script("", "/workload 3>&-\n/syscalls 3>&- > /tmp/kmod.out\nsendfile /tmp/kmod.out kmodout"),
-        wait_capturing("/tmp/bpf.err")
+        probe_run("bpf=/probe.o", "bpf"),
+        probe_run("modern-bpf", "core"),
     );
     let vm = boot(
         &ko,
@@ -384,29 +391,34 @@ fn per_kernel_probe_and_module_capture_the_workload_alike() {
         &[(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")],
         &script,
     );
-    let bpf_err = guest_text(&vm, "bpferr");
-    assert_eq!(vm.exit_status, Some(0), "guest script failed; sinsp said: {bpf_err}\nconsole:\n{}", vm.console);
-    assert_eq!(vm.results.get("bpf").map(String::as_str), Some("0"), "sinsp with the probe: {bpf_err}");
-    assert!(bpf_err.contains("buffer full 0,"), "no drops: {bpf_err}");
-    vm.check_health().expect("loading the probe leaves the kernel healthy");
-
+    assert_eq!(vm.exit_status, Some(0), "guest script failed; console:\n{}", vm.console);
+    vm.check_health().expect("loading the probes leaves the kernel healthy");
     let (_, kmod_raw) = capture_events(&vm, work.path(), "cap.scap");
-    let bpf_cap = work.path().join("bpf.scap");
-    std::fs::write(&bpf_cap, &vm.files["bpfcap"]).expect("capture");
-    if let Some(keep) = std::env::var_os("KEEP_CAPTURE") {
-        std::fs::write(std::path::PathBuf::from(keep).with_extension("bpf.scap"), &vm.files["bpfcap"]).expect("keep");
-    }
-    let bpf_raw = capture_file_events(&bpf_cap);
-    let (kmod, bpf) = (parse_all(&kmod_raw), parse_all(&bpf_raw));
-    check_reference_workload(&bpf, "refhost\n");
+    let kmod = parse_all(&kmod_raw);
     check_second_workload(&kmod, &guest_text(&vm, "kmodout"));
-    check_second_workload(&bpf, &guest_text(&vm, "bpfout"));
-    for comm in ["workload", "syscalls"] {
-        let (a, b) = (comparable(&kmod, comm), comparable(&bpf, comm));
-        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            assert_eq!(x, y, "{comm} event {i} differs between the module and the probe");
+    for name in ["bpf", "core"] {
+        let err = guest_text(&vm, &format!("{name}err"));
+        assert_eq!(vm.results.get(name).map(String::as_str), Some("0"), "sinsp with the {name} probe: {err}");
+        assert!(err.contains("buffer full 0,"), "no drops: {err}");
+        let cap = work.path().join(format!("{name}.scap"));
+        std::fs::write(&cap, &vm.files[&format!("{name}cap")]).expect("capture");
+        if let Some(keep) = std::env::var_os("KEEP_CAPTURE") {
+            std::fs::write(PathBuf::from(keep).with_extension(format!("{name}.scap")), &vm.files[&format!("{name}cap")])
+                .expect("keep");
         }
-        assert_eq!(a.len(), b.len(), "as many {comm} events from the module as from the probe");
+        let raw = capture_file_events(&cap);
+        let parsed = parse_all(&raw);
+        check_reference_workload(&parsed, "refhost\n");
+        check_second_workload(&parsed, &guest_text(&vm, &format!("{name}out")));
+        for comm in ["workload", "syscalls"] {
+            let (a, b) = (comparable(&kmod, comm), comparable(&parsed, comm));
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x, y, "{comm} event {i} differs between the module and the {name} probe");
+            }
+            assert_eq!(a.len(), b.len(), "as many {comm} events from the module as from the {name} probe");
+        }
+        read_alike(&cap, "proc.name=workload");
     }
-    read_alike(&bpf_cap, "proc.name=workload");
+    let core_err = guest_text(&vm, "coreerr");
+    assert!(core_err.contains("build for older verifiers (kernel 6.1.0-47-amd64)"), "{core_err}");
 }

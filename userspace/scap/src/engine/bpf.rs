@@ -10,8 +10,14 @@ use aya::{Btf, Ebpf, EbpfLoader, Pod};
 use super::{CapturedEvent, Engine, EngineError, Next, Stats};
 use crate::event::Event;
 
-/// The probe object, compiled by build.rs.
+/// The probe object, compiled by build.rs, and its build for older verifiers (offsets laundered
+/// through memory, a little slower).
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
+static PROBE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe_compat.bpf.o"));
+
+/// The first kernel whose verifier is known to accept the faster build (6.1's gives up on it; 6.12's
+/// and later accept it). Older kernels get the compat build first.
+const FAST_VERIFIER: (u32, u32) = (6, 12);
 
 /// The probe's tracepoints, by program name.
 const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sched_process_fork"];
@@ -56,6 +62,8 @@ pub struct BpfEngine {
     settings: Settings,
     event: Vec<u8>,
     stopped: bool,
+    /// Which probe build runs, for the user.
+    build: String,
 }
 
 fn other(what: &str, e: impl std::fmt::Display) -> EngineError {
@@ -70,12 +78,32 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
 }
 
 impl BpfEngine {
-    /// Loads and attaches the CO-RE probe built into this binary. Capture starts with [`Engine::start`].
+    /// Loads and attaches the CO-RE probe built into this binary: the faster build where the verifier
+    /// is known to take it, else (or when it is refused) the build for older verifiers. Capture starts
+    /// with [`Engine::start`].
     pub fn open(ring_bytes: u32) -> Result<BpfEngine, EngineError> {
-        let btf = Btf::from_sys_fs().map_err(|e| {
-            other("reading the kernel's BTF (/sys/kernel/btf/vmlinux; the CO-RE probe needs a kernel built with CONFIG_DEBUG_INFO_BTF)", e)
-        })?;
-        Self::load(PROBE, Some(btf), ring_bytes)
+        let btf = || {
+            Btf::from_sys_fs().map_err(|e| {
+                other("reading the kernel's BTF (/sys/kernel/btf/vmlinux; the CO-RE probe needs a kernel built with CONFIG_DEBUG_INFO_BTF)", e)
+            })
+        };
+        let release = kernel_release();
+        if kernel_version(&release).is_some_and(|v| v < FAST_VERIFIER) {
+            let mut engine = Self::load(PROBE_COMPAT, Some(btf()?), ring_bytes)?;
+            engine.build = format!("the CO-RE probe's build for older verifiers (kernel {release})");
+            return Ok(engine);
+        }
+        match Self::load(PROBE, Some(btf()?), ring_bytes) {
+            Err(EngineError::Verifier(why)) => {
+                let mut engine = Self::load(PROBE_COMPAT, Some(btf()?), ring_bytes)?;
+                engine.build = format!(
+                    "the CO-RE probe's build for older verifiers (kernel {release} refused the faster one: {})",
+                    first_line(&why)
+                );
+                Ok(engine)
+            }
+            other => other,
+        }
     }
 
     /// Loads and attaches a per-kernel probe (`probe.o` from bpf/Makefile or driverkit), whose programs
@@ -115,12 +143,11 @@ impl BpfEngine {
             match program {
                 aya::programs::Program::BtfTracePoint(p) => {
                     let btf = btf.as_ref().ok_or_else(|| EngineError::Other("BTF tracepoints need the kernel's BTF".into()))?;
-                    p.load(name, btf)
-                        .map_err(|e| other(&format!("loading program {name} (verifier)"), verifier_detail(e)))?;
+                    p.load(name, btf).map_err(|e| verifier_error(name, e))?;
                     p.attach().map_err(|e| other(&format!("attaching {name}"), e))?;
                 }
                 aya::programs::Program::RawTracePoint(p) => {
-                    p.load().map_err(|e| other(&format!("loading program {name} (verifier)"), verifier_detail(e)))?;
+                    p.load().map_err(|e| verifier_error(name, e))?;
                     p.attach(name).map_err(|e| other(&format!("attaching {name}"), e))?;
                 }
                 _ => return Err(EngineError::Other(format!("program {name} is neither a BTF nor a raw tracepoint"))),
@@ -149,9 +176,15 @@ impl BpfEngine {
             settings,
             event: Vec::with_capacity(64 * 1024),
             stopped: false,
+            build: "the CO-RE probe".to_owned(),
         };
         engine.push_settings()?;
         Ok(engine)
+    }
+
+    /// Which probe build was loaded (and why, when it is not the first choice).
+    pub fn build(&self) -> &str {
+        &self.build
     }
 
     fn push_settings(&mut self) -> Result<(), EngineError> {
@@ -234,11 +267,26 @@ impl Engine for BpfEngine {
     }
 }
 
-/// The verifier's log is in the error's source chain; show its end, where the reason is.
-fn verifier_detail(e: aya::programs::ProgramError) -> String {
+/// A program the kernel refused: the verifier's log is in the error's source chain; its end, where
+/// the reason is, goes into the error.
+fn verifier_error(name: &str, e: aya::programs::ProgramError) -> EngineError {
     let text = format!("{e:?}");
     let tail: String = text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
-    tail
+    EngineError::Verifier(format!("loading program {name}: {tail}"))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()).unwrap_or_default()
+}
+
+/// `6.1.0-47-amd64` → (6, 1).
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(['.', '-']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 fn possible_cpus() -> Result<u32, EngineError> {

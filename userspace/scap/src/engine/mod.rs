@@ -56,6 +56,9 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Other(String),
+    /// The kernel's verifier refused a program of the eBPF probe (its log's end included).
+    #[error("the eBPF verifier refused the probe: {0}")]
+    Verifier(String),
 }
 
 /// An event source.
