@@ -314,3 +314,18 @@ mod tests {
         assert!(super::EVENTS_MASK_WORDS * 64 >= events);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions_choose_the_probe_build() {
+        assert_eq!(kernel_version("6.1.0-47-amd64"), Some((6, 1)));
+        assert_eq!(kernel_version("6.12.117+deb12-amd64"), Some((6, 12)));
+        assert_eq!(kernel_version("6.18.0"), Some((6, 18)));
+        assert_eq!(kernel_version("not-a-release"), None);
+        assert!(kernel_version("6.1.0-47-amd64").is_some_and(|v| v < FAST_VERIFIER));
+        assert!(!kernel_version("6.12.117+deb12-amd64").is_some_and(|v| v < FAST_VERIFIER));
+    }
+}
