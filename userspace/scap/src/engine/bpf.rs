@@ -308,16 +308,13 @@ fn mount_if_missing(fstype: &str, target: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_events_bitmap_covers_every_event() {
         let events = crate::schema::EVENT_INFO.len();
         assert!(super::EVENTS_MASK_WORDS * 64 >= events);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn kernel_versions_choose_the_probe_build() {
