@@ -500,8 +500,8 @@ static __always_inline void eb_user_sockaddr(struct eb *b, unsigned long uptr, l
 	}
 }
 
-/* The file behind an fd of the current task, or NULL. */
-static __always_inline struct file *fd_file(int fd)
+/* The file behind an fd of the current task, or NULL (not fd_file(): 6.12 defines that macro). */
+static __always_inline struct file *file_of_fd(int fd)
 {
 	struct task_struct *t = task();
 	struct file **fds = KREAD(t, files, fdt, fd);
@@ -516,7 +516,7 @@ static __always_inline struct file *fd_file(int fd)
 
 static __always_inline struct sock *fd_sock(int fd)
 {
-	struct file *f = fd_file(fd);
+	struct file *f = file_of_fd(fd);
 	struct socket *sock;
 
 	if (!f)
@@ -527,7 +527,7 @@ static __always_inline struct sock *fd_sock(int fd)
 
 static __always_inline __u64 fd_ino(int fd)
 {
-	struct file *f = fd_file(fd);
+	struct file *f = file_of_fd(fd);
 
 	return f ? KREAD(f, f_inode, i_ino) : 0;
 }
