@@ -25,6 +25,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/cputime.h>
 #include <linux/compat.h>
+#include <linux/binfmts.h>
 #include <asm/syscall.h>
 
 #include "driver_config.h"
@@ -69,7 +70,8 @@ static u32 g_snaplen = 80;
 static DECLARE_BITMAP(g_events_mask, PPM_EVENT_MAX);
 static bool g_probes_registered;
 
-static struct tracepoint *tp_sys_enter, *tp_sys_exit, *tp_process_exit, *tp_process_fork;
+static struct tracepoint *tp_sys_enter, *tp_sys_exit, *tp_process_exit, *tp_process_fork,
+	*tp_process_exec;
 
 /* --- recording --- */
 
@@ -122,7 +124,11 @@ static void ring_exit(struct ppm_ring *ring)
 	this_cpu_dec(g_rings->busy);
 }
 
-static void record(u16 type, const struct syscall_ctx *ctx, struct task_struct *exiting)
+/*
+ * Records one event of the current task's system call (`ctx`), or, without one, an event about `task`:
+ * its exit, or its creation seen from its parent.
+ */
+static void record(u16 type, const struct syscall_ctx *ctx, struct task_struct *task)
 {
 	struct event_builder b;
 	struct ppm_ring *ring;
@@ -138,9 +144,11 @@ static void record(u16 type, const struct syscall_ctx *ctx, struct task_struct *
 	b.buf = ring->scratch;
 	b.size = PPM_SCRATCH_SIZE;
 	b.snaplen = READ_ONCE(g_snaplen);
-	eb_start(&b, type, ktime_get_real_ns(), current->pid);
-	if (exiting)
-		fill_procexit(&b, exiting);
+	eb_start(&b, type, ktime_get_real_ns(), task ? task->pid : current->pid);
+	if (type == PPME_PROCEXIT_1_E)
+		fill_procexit(&b, task);
+	else if (task)
+		fill_clone_child(&b, task);
 	else
 		fill_event(&b, type, ctx);
 	len = eb_finish(&b);
@@ -149,6 +157,52 @@ static void record(u16 type, const struct syscall_ctx *ctx, struct task_struct *
 	ring_put(ring, b.buf, len);
 	ring_exit(ring);
 out:
+	preempt_enable();
+}
+
+/*
+ * Generic events are most of what a busy system records and have one fixed shape (the syscall's code,
+ * and on entry its native number): they are built on the stack and copied in, without the event
+ * builder's table walks. ppm_init() checks that the schema still gives them that shape.
+ */
+#define GENERIC_E_NPARAMS 2
+#define GENERIC_X_NPARAMS 1
+
+static void record_generic(bool enter, long id)
+{
+	struct {
+		struct ppm_evt_hdr hdr;
+		u16 words[2 * GENERIC_E_NPARAMS];	/* parameter lengths, then values */
+	} __packed ev;
+	u16 type = enter ? PPME_GENERIC_E : PPME_GENERIC_X;
+	u16 code = (unsigned long)id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[id] :
+							     PPM_SC_UNKNOWN;
+	struct ppm_ring *ring;
+
+	if (!test_bit(type, g_events_mask))
+		return;
+	if (enter) {
+		ev.hdr.nparams = GENERIC_E_NPARAMS;
+		ev.words[0] = sizeof(u16);
+		ev.words[1] = sizeof(u16);
+		ev.words[2] = code;
+		ev.words[3] = id;
+	} else {
+		ev.hdr.nparams = GENERIC_X_NPARAMS;
+		ev.words[0] = sizeof(u16);
+		ev.words[1] = code;
+	}
+	ev.hdr.len = sizeof(ev.hdr) + 2 * ev.hdr.nparams * sizeof(u16);
+	ev.hdr.type = type;
+	ev.hdr.tid = current->pid;
+	preempt_disable();
+	ring = ring_enter();
+	if (ring) {
+		ring->info->n_evts++;
+		ev.hdr.ts = ktime_get_real_ns();
+		ring_put(ring, (const char *)&ev, ev.hdr.len);
+		ring_exit(ring);
+	}
 	preempt_enable();
 }
 
@@ -181,8 +235,11 @@ static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
 	if (!READ_ONCE(g_capturing) || is_consumer() || in_compat_syscall())
 		return;
 	type = route(id, true);
-	if (type != PPME_GENERIC_E)
-		syscall_get_arguments(current, regs, ctx.args);
+	if (type == PPME_GENERIC_E) {
+		record_generic(true, id);
+		return;
+	}
+	syscall_get_arguments(current, regs, ctx.args);
 	record(type, &ctx, NULL);
 }
 
@@ -195,8 +252,11 @@ static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 		return;
 	ctx.id = syscall_get_nr(current, regs);
 	type = route(ctx.id, false);
-	if (type != PPME_GENERIC_X)
-		syscall_get_arguments(current, regs, ctx.args);
+	if (type == PPME_GENERIC_X) {
+		record_generic(false, ctx.id);
+		return;
+	}
+	syscall_get_arguments(current, regs, ctx.args);
 	record(type, &ctx, NULL);
 }
 
@@ -208,12 +268,36 @@ static void probe_process_exit(void *data, struct task_struct *p)
 }
 
 /*
- * A child created by clone/fork returns to userspace through a path without the sys_exit tracepoint
- * (ret_from_fork does trace it on x86, but not for kernel-created threads): nothing to record here yet;
- * the hook keeps the buffers' view of task creation in one place for when it is needed.
+ * A child forked by a system call reports its own clone exit when it first returns through sys_exit.
+ * A user-mode task that a kernel thread creates (call_usermodehelper, for modprobe, core dump pipes,
+ * hotplug helpers) is made by no system call: it is recorded here, from its parent's side, so that
+ * userspace learns of it before its first event. Kernel threads themselves are not recorded.
  */
 static void probe_process_fork(void *data, struct task_struct *parent, struct task_struct *child)
 {
+	if (!READ_ONCE(g_capturing) || !(parent->flags & PF_KTHREAD) || (child->flags & PF_KTHREAD))
+		return;
+	record(PPME_SYSCALL_CLONE_20_X, NULL, child);
+}
+
+/*
+ * An exec outside the execve and execveat system calls (kernel_execve(), how user-mode helpers start
+ * their program) has no sys_exit of its own: it is recorded here as that call's exit, successful. The
+ * helper then leaves the kernel through ret_from_fork without a sys_exit event (seen on 6.1 and 6.12).
+ */
+static void probe_process_exec(void *data, struct task_struct *p, pid_t old_pid,
+			       struct linux_binprm *bprm)
+{
+	struct syscall_ctx ctx = { .regs = task_pt_regs(current), .ret = 0 };
+	long nr;
+
+	if (!READ_ONCE(g_capturing) || is_consumer() || in_compat_syscall())
+		return;
+	nr = syscall_get_nr(current, ctx.regs);
+	if (nr == __NR_execve || nr == __NR_execveat)
+		return;
+	ctx.id = __NR_execve;
+	record(PPME_SYSCALL_EXECVE_19_X, &ctx, NULL);
 }
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)
@@ -226,6 +310,8 @@ static void find_tracepoint(struct tracepoint *tp, void *priv)
 		tp_process_exit = tp;
 	else if (!strcmp(tp->name, "sched_process_fork"))
 		tp_process_fork = tp;
+	else if (!strcmp(tp->name, "sched_process_exec"))
+		tp_process_exec = tp;
 }
 
 static int register_probes(void)
@@ -246,8 +332,13 @@ static int register_probes(void)
 	ret = tracepoint_probe_register(tp_process_fork, probe_process_fork, NULL);
 	if (ret)
 		goto err_fork;
+	ret = tracepoint_probe_register(tp_process_exec, probe_process_exec, NULL);
+	if (ret)
+		goto err_exec;
 	g_probes_registered = true;
 	return 0;
+err_exec:
+	tracepoint_probe_unregister(tp_process_fork, probe_process_fork, NULL);
 err_fork:
 	tracepoint_probe_unregister(tp_process_exit, probe_process_exit, NULL);
 err_process_exit:
@@ -261,6 +352,7 @@ static void unregister_probes(void)
 {
 	if (!g_probes_registered)
 		return;
+	tracepoint_probe_unregister(tp_process_exec, probe_process_exec, NULL);
 	tracepoint_probe_unregister(tp_process_fork, probe_process_fork, NULL);
 	tracepoint_probe_unregister(tp_process_exit, probe_process_exit, NULL);
 	tracepoint_probe_unregister(tp_sys_exit, probe_sys_exit, NULL);
@@ -593,8 +685,13 @@ static int __init ppm_init(void)
 		pr_err(DRIVER_NAME ": ring_buffer_size must be a power of two of at least two pages\n");
 		return -EINVAL;
 	}
+	if (g_event_info[PPME_GENERIC_E].nparams != GENERIC_E_NPARAMS ||
+	    g_event_info[PPME_GENERIC_X].nparams != GENERIC_X_NPARAMS) {
+		pr_err(DRIVER_NAME ": the generic events' shape changed in the schema; update record_generic()\n");
+		return -EINVAL;
+	}
 	for_each_kernel_tracepoint(find_tracepoint, NULL);
-	if (!tp_sys_enter || !tp_sys_exit || !tp_process_exit || !tp_process_fork) {
+	if (!tp_sys_enter || !tp_sys_exit || !tp_process_exit || !tp_process_fork || !tp_process_exec) {
 		pr_err(DRIVER_NAME ": the kernel lacks a needed tracepoint\n");
 		return -ENOENT;
 	}

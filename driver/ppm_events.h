@@ -47,8 +47,10 @@ void eb_str(struct event_builder *b, const char *s);
 void eb_user_str(struct event_builder *b, unsigned long uptr);
 void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len);
 
-/* Fills the parameters of `type` for the current task. */
+/* Fills the parameters of `type` (a routed event; generic ones are built in main.c) for the current task. */
 void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx);
+/* A clone exit for `child`, recorded from the parent's context. */
+void fill_clone_child(struct event_builder *b, struct task_struct *child);
 /* procexit: status, ret, sig, core of the exiting task. */
 void fill_procexit(struct event_builder *b, struct task_struct *p);
 

@@ -305,11 +305,13 @@ static void eb_user_area(struct event_builder *b, unsigned long start, unsigned 
 	b->off += len;
 }
 
-/* exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap, comm, cgroups */
-static void fill_proc_common(struct event_builder *b, long res)
+/*
+ * exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap, comm, cgroups.
+ * Memory is read only for the current task: another task's address space is not ours to touch.
+ */
+static void fill_proc_common(struct event_builder *b, struct task_struct *task, long res)
 {
-	struct task_struct *task = current;
-	struct mm_struct *mm = task->mm;
+	struct mm_struct *mm = task == current ? task->mm : NULL;
 	unsigned long arg_start = 0, arg_end = 0;
 	u32 vm_size = 0, vm_rss = 0, vm_swap = 0;
 
@@ -341,7 +343,9 @@ static void fill_proc_common(struct event_builder *b, long res)
 	eb_user_area(b, arg_start, arg_end, true);
 	eb_u64(b, task->pid);
 	eb_u64(b, task->tgid);
-	eb_u64(b, task->real_parent ? task->real_parent->pid : 0);
+	rcu_read_lock();
+	eb_u64(b, task->real_parent ? rcu_dereference(task->real_parent)->pid : 0);
+	rcu_read_unlock();
 	eb_str(b, "");	/* cwd: userspace tracks it */
 	eb_u64(b, task_rlimit(task, RLIMIT_NOFILE));
 	eb_u64(b, task->maj_flt);
@@ -359,7 +363,7 @@ static void fill_execve_exit(struct event_builder *b, long res)
 	struct mm_struct *mm = task->mm;
 	u32 flags = 0;
 
-	fill_proc_common(b, res);
+	fill_proc_common(b, task, res);
 	if (mm)
 		eb_user_area(b, mm->env_start, mm->env_end, false);
 	else
@@ -370,15 +374,22 @@ static void fill_execve_exit(struct event_builder *b, long res)
 	eb_u32(b, flags);
 }
 
-static void fill_clone_exit(struct event_builder *b, long res, unsigned long clone_flags)
+static void fill_clone_exit(struct event_builder *b, struct task_struct *task, long res,
+			    unsigned long clone_flags)
 {
-	struct task_struct *task = current;
-	const struct cred *cred = current_cred();
+	const struct cred *cred;
+	kuid_t euid;
+	kgid_t egid;
 
-	fill_proc_common(b, res);
+	rcu_read_lock();
+	cred = __task_cred(task);
+	euid = cred->euid;
+	egid = cred->egid;
+	rcu_read_unlock();
+	fill_proc_common(b, task, res);
 	eb_u32(b, clone_flags_to_ppm(clone_flags));
-	eb_u32(b, from_kuid_munged(&init_user_ns, cred->euid));
-	eb_u32(b, from_kgid_munged(&init_user_ns, cred->egid));
+	eb_u32(b, from_kuid_munged(&init_user_ns, euid));
+	eb_u32(b, from_kgid_munged(&init_user_ns, egid));
 	eb_u64(b, task_pid_vnr(task));
 	eb_u64(b, task_tgid_vnr(task));
 }
@@ -586,19 +597,18 @@ void fill_procexit(struct event_builder *b, struct task_struct *p)
 	eb_u8(b, (code & 0x80) ? 1 : 0);
 }
 
+/* The child's side of a clone the parent made outside a system call: it returns 0, flags unknown. */
+void fill_clone_child(struct event_builder *b, struct task_struct *child)
+{
+	fill_clone_exit(b, child, 0, 0);
+}
+
 void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx)
 {
 	const unsigned long *a = ctx->args;
 	long ret = ctx->ret;
 
 	switch (type) {
-	case PPME_GENERIC_E:
-		eb_u16(b, ctx->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[ctx->id] : PPM_SC_UNKNOWN);
-		eb_u16(b, ctx->id);
-		break;
-	case PPME_GENERIC_X:
-		eb_u16(b, ctx->id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[ctx->id] : PPM_SC_UNKNOWN);
-		break;
 	case PPME_SYSCALL_OPEN_E:
 		eb_user_str(b, a[0]);
 		eb_u32(b, open_flags_to_ppm(a[1]));
@@ -668,13 +678,13 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 		fill_execve_exit(b, ret);
 		break;
 	case PPME_SYSCALL_CLONE_20_X:
-		fill_clone_exit(b, ret, a[0]);
+		fill_clone_exit(b, current, ret, a[0]);
 		break;
 	case PPME_SYSCALL_FORK_20_X:
-		fill_clone_exit(b, ret, SIGCHLD);
+		fill_clone_exit(b, current, ret, SIGCHLD);
 		break;
 	case PPME_SYSCALL_VFORK_20_X:
-		fill_clone_exit(b, ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
+		fill_clone_exit(b, current, ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
 		break;
 	case PPME_SYSCALL_CLONE3_X: {
 		u64 flags = 0;
@@ -682,7 +692,7 @@ void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx
 		/* struct clone_args starts with its flags. */
 		if (copy_from_user_nofault(&flags, (const void __user *)a[0], sizeof(flags)))
 			b->faulted = true;
-		fill_clone_exit(b, ret, flags);
+		fill_clone_exit(b, current, ret, flags);
 		break;
 	}
 	case PPME_SYSCALL_UNLINK_2_X:

@@ -186,6 +186,66 @@ fn captures_the_reference_workload_on(release: &str) {
     );
 }
 
+/// A process the kernel starts itself (a user-mode helper: here the "modprobe" that an exec of an
+/// unknown binary format asks for) is made by no system call and starts its program with
+/// kernel_execve(): the fork and exec probes record its clone and its exec, its first return to
+/// userspace is not reported as a call it never made, and its own calls carry its name.
+#[test]
+fn kmod_records_the_processes_the_kernel_starts() {
+    for release in [RELEASE, "6.12.117+deb12-amd64"] {
+        records_the_processes_the_kernel_starts_on(release);
+    }
+}
+
+fn records_the_processes_the_kernel_starts_on(release: &str) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_driver_for(work.path(), release);
+    let script = sinsp_capture_script(
+        "",
+        "printf '#!/bin/sh\\necho ran > /tmp/helper-ran\\n' > /helper; chmod +x /helper\n\
+         echo /helper > /proc/sys/kernel/modprobe\n\
+         printf '\\001\\002\\003\\004 not a program' > /tmp/odd; chmod +x /tmp/odd\n\
+         /tmp/odd; result odd $?\n\
+         cat /tmp/helper-ran > /tmp/helper.out; sendfile /tmp/helper.out helper",
+    );
+    let vm = boot_on(release, &ko, &[], &[(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")], &script);
+    let err = guest_text(&vm, "err");
+    assert_eq!(vm.exit_status, Some(0), "guest script failed on {release}; sinsp said: {err}\nconsole:\n{}", vm.console);
+    assert_eq!(vm.results.get("sinsp").map(String::as_str), Some("0"), "sinsp: {err}");
+    vm.check_health().expect("the fork and exec probes leave the kernel healthy");
+    assert_eq!(guest_text(&vm, "helper"), "ran\n", "the kernel ran the helper");
+    assert_ne!(vm.results.get("odd").map(String::as_str), Some("0"), "the odd file is no program");
+
+    let (cap, raw) = capture_events(&vm, work.path(), "cap.scap");
+    let parsed = parse_all(&raw);
+    let helper = exec_tid(&parsed, "helper").expect("the helper's exec is recorded");
+    let mine: Vec<_> = parsed.iter().filter(|e| e.tid() == helper).collect();
+    let types: Vec<u16> = mine.iter().take(3).map(|e| e.event_type()).collect();
+    assert_eq!(
+        types[..2],
+        [ppme::SYSCALL_CLONE_20_X, ppme::SYSCALL_EXECVE_19_X],
+        "on {release}, the helper's first events are its clone and its exec"
+    );
+    let clone = mine[0];
+    assert_eq!(int(param(clone, "res")), 0, "the child's side of the clone");
+    assert_eq!(int(param(clone, "tid")), helper as i64);
+    let exec = mine[1];
+    assert_eq!(int(param(exec, "res")), 0);
+    assert_eq!(text(param(exec, "exe")), "/bin/sh", "a script runs under its interpreter");
+    let args = text(param(exec, "args"));
+    assert!(args.starts_with("/helper\0"), "the helper's arguments: {args:?}");
+    assert_eq!(types[2] % 2, 0, "on {release}, then an enter event, not the exit of a call it never made: {types:?}");
+    let opened = mine
+        .iter()
+        .filter(|e| e.event_type() == ppme::SYSCALL_OPENAT_2_X && text(param(e, "name")) == "/tmp/helper-ran")
+        .count();
+    assert_eq!(opened, 1, "the helper's own open is recorded under its tid");
+
+    // The helper's calls carry its name, in sinsp and in sysdig alike.
+    let shown = read_alike(&cap, "proc.name=helper and evt.type=openat");
+    assert!(shown.contains("/tmp/helper-ran"), "{shown}");
+}
+
 /// A syscall storm into a small ring: drops are counted and reported, the kernel stays healthy, and the
 /// capture goes on (the workload that runs after the storm is captured whole).
 #[test]
