@@ -380,10 +380,14 @@ static __always_inline void eb_vm(struct eb *b)
 	eb_u32(b, 0);	/* vm_swap */
 }
 
-/* res, exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap, comm, cgroups */
-static __always_inline void fill_proc_common(struct eb *b, long res)
+/*
+ * res, exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size, vm_rss, vm_swap, comm,
+ * cgroups of `t`: the current task, or a child just forked by it (whose comm is still its parent's).
+ * User memory is that of the current task, so a child is described only when it has no memory of its
+ * own yet (the probe's fork program records nothing else).
+ */
+static __always_inline void fill_proc_common(struct eb *b, struct task_struct *t, long res)
 {
-	struct task_struct *t = task();
 	unsigned long arg_start = KREAD(t, mm, arg_start), arg_end = KREAD(t, mm, arg_end);
 	char comm[16];
 
@@ -412,7 +416,7 @@ static __always_inline void fill_execve_exit(struct eb *b, long res)
 	struct task_struct *t = task();
 	__u32 loginuid = (__u32)-1;
 
-	fill_proc_common(b, res);
+	fill_proc_common(b, t, res);
 	eb_user_area(b, KREAD(t, mm, env_start), KREAD(t, mm, env_end), false);
 	eb_u32(b, 0);	/* tty */
 	eb_u64(b, KREAD(t, signal, pids[PIDTYPE_PGID], numbers[0].nr));
@@ -428,11 +432,10 @@ static __always_inline void fill_execve_exit(struct eb *b, long res)
 	eb_u32(b, 0);	/* flags */
 }
 
-static __always_inline void fill_clone_exit(struct eb *b, long res, unsigned long clone_flags)
+static __always_inline void fill_clone_exit(struct eb *b, struct task_struct *t, long res,
+					    unsigned long clone_flags)
 {
-	struct task_struct *t = task();
-
-	fill_proc_common(b, res);
+	fill_proc_common(b, t, res);
 	eb_u32(b, clone_flags_to_ppm(clone_flags));
 	eb_u32(b, KREAD(t, cred, euid.val));
 	eb_u32(b, KREAD(t, cred, egid.val));
@@ -791,13 +794,13 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 		fill_execve_exit(b, ret);
 		break;
 	case PPME_SYSCALL_CLONE_20_X:
-		fill_clone_exit(b, ret, a[0]);
+		fill_clone_exit(b, task(), ret, a[0]);
 		break;
 	case PPME_SYSCALL_FORK_20_X:
-		fill_clone_exit(b, ret, SIGCHLD);
+		fill_clone_exit(b, task(), ret, SIGCHLD);
 		break;
 	case PPME_SYSCALL_VFORK_20_X:
-		fill_clone_exit(b, ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
+		fill_clone_exit(b, task(), ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
 		break;
 	case PPME_SYSCALL_CLONE3_X: {
 		__u64 flags = 0;
@@ -805,7 +808,7 @@ static __always_inline void fill_event(struct eb *b, const struct args *c)
 		/* struct clone_args starts with its flags. */
 		if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]))
 			eb_fault(b);
-		fill_clone_exit(b, ret, flags);
+		fill_clone_exit(b, task(), ret, flags);
 		break;
 	}
 	case PPME_SYSCALL_UNLINK_2_X:
@@ -1075,7 +1078,11 @@ static __always_inline const struct settings *wanted(__u16 type)
 	return s;
 }
 
-static __always_inline void record(__u16 type, const struct args *c, struct task_struct *exiting)
+/*
+ * Records one event of the current task's system call (`c`), or, without one, an event about `t`: its
+ * exit, or its creation seen from its parent.
+ */
+static __always_inline void record(__u16 type, const struct args *c, struct task_struct *t)
 {
 	const struct settings *s = wanted(type);
 	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
@@ -1103,17 +1110,20 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 	b.snaplen = s->snaplen;
 	b.off = HDR_LEN + b.nparams * 2;
 	*(__u64 *)&b.buf[0] = bpf_ktime_get_boot_ns() + s->boot_to_realtime_ns;
-	*(__u64 *)&b.buf[8] = (__u32)bpf_get_current_pid_tgid();
+	*(__u64 *)&b.buf[8] = t ? (__u32)KREAD(t, pid) : (__u32)bpf_get_current_pid_tgid();
 	*(__u16 *)&b.buf[20] = type;
 	*(__u32 *)&b.buf[22] = b.nparams;
-	if (exiting) {
-		int code = KREAD(exiting, exit_code);
+	if (type == PPME_PROCEXIT_1_E && t) {
+		int code = KREAD(t, exit_code);
 
 		eb_u64(&b, code);
 		eb_u64(&b, (code >> 8) & 0xff);
 		eb_u8(&b, code & 0x7f);
 		eb_u8(&b, (code & 0x80) ? 1 : 0);
-	} else {
+	} else if (t) {
+		/* The child's side of a clone made outside a system call: it returns 0, flags unknown. */
+		fill_clone_exit(&b, t, 0, 0);
+	} else if (c) {
 		fill_event(&b, c);
 	}
 	len = eb_finish(&b);
@@ -1174,6 +1184,33 @@ static __always_inline void on_sys_exit(struct pt_regs *regs, long ret)
 	record(route(c.id, false), &c, NULL);
 }
 
+/*
+ * A child forked by a system call reports its own clone exit when it first returns through sys_exit.
+ * A user-mode task that a kernel thread creates (call_usermodehelper: modprobe, core dump pipes,
+ * hotplug helpers) is made by no system call: it is recorded here, from its parent's side, as the
+ * module does. Kernel threads themselves are not recorded.
+ */
+static __always_inline void on_process_fork(struct task_struct *parent, struct task_struct *child)
+{
+	if (!(KREAD(parent, flags) & PF_KTHREAD) || (KREAD(child, flags) & PF_KTHREAD))
+		return;
+	record(PPME_SYSCALL_CLONE_20_X, NULL, child);
+}
+
+/*
+ * An exec outside the execve and execveat system calls (kernel_execve(), how user-mode helpers start
+ * their program) has no sys_exit of its own: it is recorded as that call's exit, successful.
+ */
+static __always_inline void on_process_exec(struct pt_regs *user_regs)
+{
+	struct args c = { .id = __NR_execve, .ret = 0 };
+	long nr = KREAD(user_regs, orig_ax);
+
+	if (nr == __NR_execve || nr == __NR_execveat)
+		return;
+	record(PPME_SYSCALL_EXECVE_19_X, &c, NULL);
+}
+
 #ifdef PPM_KERNEL_HEADERS
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
@@ -1199,6 +1236,18 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sched_process_fork")
 int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 {
+	on_process_fork((struct task_struct *)ctx->args[0], (struct task_struct *)ctx->args[1]);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = task();
+	void *stack = KREAD(t, stack);
+
+	/* task_pt_regs(), spelled with reads the verifier allows. */
+	on_process_exec((struct pt_regs *)(stack + THREAD_SIZE - TOP_OF_KERNEL_STACK_PADDING) - 1);
 	return 0;
 }
 #else
@@ -1223,11 +1272,17 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
-/* Children return to userspace through sys_exit on x86_64; the hook is attached so that task creation
- * stays visible in one place when more is needed here. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	on_process_fork(parent, child);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, int old_pid, void *bprm)
+{
+	on_process_exec((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
 	return 0;
 }
 #endif

@@ -103,7 +103,10 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+#define PF_KTHREAD 0x00200000	/* include/linux/sched.h, unchanged since 2.6 */
+
 struct task_struct {
+	unsigned int flags;
 	int pid;
 	int tgid;
 	int exit_code;

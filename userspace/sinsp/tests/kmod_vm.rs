@@ -197,34 +197,31 @@ fn kmod_records_the_processes_the_kernel_starts() {
     }
 }
 
-fn records_the_processes_the_kernel_starts_on(release: &str) {
-    let work = tempfile::tempdir().expect("tempdir");
-    let ko = build_driver_for(work.path(), release);
-    let script = sinsp_capture_script(
-        "",
+/// Guest steps that make the kernel start a user-mode helper: an exec of a file of no known binary
+/// format asks for its "modprobe", here a script that writes a file (sent back as `name`).
+fn helper_steps(name: &str) -> String {
+    format!(
         "printf '#!/bin/sh\\necho ran > /tmp/helper-ran\\n' > /helper; chmod +x /helper\n\
          echo /helper > /proc/sys/kernel/modprobe\n\
          printf '\\001\\002\\003\\004 not a program' > /tmp/odd; chmod +x /tmp/odd\n\
-         /tmp/odd; result odd $?\n\
-         cat /tmp/helper-ran > /tmp/helper.out; sendfile /tmp/helper.out helper",
-    );
-    let vm = boot_on(release, &ko, &[], &[(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")], &script);
-    let err = guest_text(&vm, "err");
-    assert_eq!(vm.exit_status, Some(0), "guest script failed on {release}; sinsp said: {err}\nconsole:\n{}", vm.console);
-    assert_eq!(vm.results.get("sinsp").map(String::as_str), Some("0"), "sinsp: {err}");
-    vm.check_health().expect("the fork and exec probes leave the kernel healthy");
-    assert_eq!(guest_text(&vm, "helper"), "ran\n", "the kernel ran the helper");
-    assert_ne!(vm.results.get("odd").map(String::as_str), Some("0"), "the odd file is no program");
+         /tmp/odd; result {name}odd $?\n\
+         cat /tmp/helper-ran > /tmp/{name}.out; rm /tmp/helper-ran; sendfile /tmp/{name}.out {name}\n"
+    )
+}
 
-    let (cap, raw) = capture_events(&vm, work.path(), "cap.scap");
-    let parsed = parse_all(&raw);
-    let helper = exec_tid(&parsed, "helper").expect("the helper's exec is recorded");
+/// The helper that `helper_steps` started, in a capture by `driver`: its first events are its clone
+/// (from its parent's side) and its exec, then an enter event (not the exit of a call it never made);
+/// its own open is under its tid.
+fn check_kernel_started_helper(vm: &VmRun, parsed: &[Event<'_>], name: &str, driver: &str) {
+    assert_eq!(guest_text(vm, name), "ran\n", "the kernel ran the helper");
+    assert_ne!(vm.results.get(&format!("{name}odd")).map(String::as_str), Some("0"), "the odd file is no program");
+    let helper = exec_tid(parsed, "helper").unwrap_or_else(|| panic!("{driver}: the helper's exec is recorded"));
     let mine: Vec<_> = parsed.iter().filter(|e| e.tid() == helper).collect();
     let types: Vec<u16> = mine.iter().take(3).map(|e| e.event_type()).collect();
     assert_eq!(
         types[..2],
         [ppme::SYSCALL_CLONE_20_X, ppme::SYSCALL_EXECVE_19_X],
-        "on {release}, the helper's first events are its clone and its exec"
+        "{driver}: the helper's first events are its clone and its exec"
     );
     let clone = mine[0];
     assert_eq!(int(param(clone, "res")), 0, "the child's side of the clone");
@@ -234,13 +231,25 @@ fn records_the_processes_the_kernel_starts_on(release: &str) {
     assert_eq!(text(param(exec, "exe")), "/bin/sh", "a script runs under its interpreter");
     let args = text(param(exec, "args"));
     assert!(args.starts_with("/helper\0"), "the helper's arguments: {args:?}");
-    assert_eq!(types[2] % 2, 0, "on {release}, then an enter event, not the exit of a call it never made: {types:?}");
+    assert_eq!(types[2] % 2, 0, "{driver}: then an enter event, not the exit of a call it never made: {types:?}");
     let opened = mine
         .iter()
         .filter(|e| e.event_type() == ppme::SYSCALL_OPENAT_2_X && text(param(e, "name")) == "/tmp/helper-ran")
         .count();
-    assert_eq!(opened, 1, "the helper's own open is recorded under its tid");
+    assert_eq!(opened, 1, "{driver}: the helper's own open is recorded under its tid");
+}
 
+fn records_the_processes_the_kernel_starts_on(release: &str) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_driver_for(work.path(), release);
+    let script = sinsp_capture_script("", &helper_steps("helper"));
+    let vm = boot_on(release, &ko, &[], &[(env!("CARGO_BIN_EXE_sinsp"), "/sinsp")], &script);
+    let err = guest_text(&vm, "err");
+    assert_eq!(vm.exit_status, Some(0), "guest script failed on {release}; sinsp said: {err}\nconsole:\n{}", vm.console);
+    assert_eq!(vm.results.get("sinsp").map(String::as_str), Some("0"), "sinsp: {err}");
+    vm.check_health().expect("the fork and exec probes leave the kernel healthy");
+    let (cap, raw) = capture_events(&vm, work.path(), "cap.scap");
+    check_kernel_started_helper(&vm, &parse_all(&raw), "helper", &format!("the module on {release}"));
     // The helper's calls carry its name, in sinsp and in sysdig alike.
     let shown = read_alike(&cap, "proc.name=helper and evt.type=openat");
     assert!(shown.contains("/tmp/helper-ran"), "{shown}");
@@ -416,7 +425,8 @@ fn comparable(parsed: &[Event<'_>], comm: &str) -> Vec<(u16, Vec<(String, Vec<u8
 
 /// In one 6.1 guest, the module, the per-kernel probe built against 6.1.0-47's headers and the CO-RE
 /// probe (its build for older verifiers, chosen by itself) each capture both workloads; every capture
-/// passes the workloads' checks and the probes' captures agree with the module's event by event.
+/// passes the workloads' checks and the probes' captures agree with the module's event by event; each
+/// probe records a user-mode helper the kernel starts as the module does.
 #[test]
 fn bpf_probes_and_module_capture_the_workloads_alike() {
     let work = tempfile::tempdir().expect("tempdir");
@@ -431,12 +441,14 @@ fn bpf_probes_and_module_capture_the_workloads_alike() {
              {}\
              /workload 3>&-\n\
              /syscalls 3>&- > /tmp/{name}.out\n\
+             {}\
              sleep 1\n\
              kill -INT $sp; wait $sp; result {name} $?\n\
              sendfile /tmp/{name}.scap {name}cap\n\
              sendfile /tmp/{name}.err {name}err\n\
              sendfile /tmp/{name}.out {name}out\n",
-            wait_capturing(&format!("/tmp/{name}.err"))
+            wait_capturing(&format!("/tmp/{name}.err")),
+            helper_steps(&format!("{name}helper"))
         )
     };
     let script = format!(
@@ -470,6 +482,7 @@ fn bpf_probes_and_module_capture_the_workloads_alike() {
         let parsed = parse_all(&raw);
         check_reference_workload(&parsed, "refhost\n");
         check_second_workload(&parsed, &guest_text(&vm, &format!("{name}out")));
+        check_kernel_started_helper(&vm, &parsed, &format!("{name}helper"), &format!("the {name} probe"));
         for comm in ["workload", "syscalls"] {
             let (a, b) = (comparable(&kmod, comm), comparable(&parsed, comm));
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {

@@ -20,7 +20,7 @@ static PROBE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR")
 const FAST_VERIFIER: (u32, u32) = (6, 12);
 
 /// The probe's tracepoints, by program name.
-const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sched_process_fork"];
+const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sched_process_fork", "sched_process_exec"];
 
 /// Words of the probe's events-of-interest bitmap (`EVENTS_MASK_WORDS`: 512 event types).
 const EVENTS_MASK_WORDS: usize = 8;
