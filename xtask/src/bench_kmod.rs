@@ -77,26 +77,30 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
         bail!("building sinsp");
     }
 
-    // Both consumers read every event and print none (a filter that matches nothing).
-    let script = format!(
-        "ifconfig lo 127.0.0.1 up\n\
-         /syscalls {calls} 3 > /tmp/base1.txt 3>&-\n\
-         insmod /ref.ko || exit 10\n\
-         /usr/bin/sysdig proc.name=no-such-process > /tmp/ref.out 2>&1 &\n\
-         sp=$!\n\
-         sleep 8\n\
-         /syscalls {calls} 3 > /tmp/ref.txt 3>&-\n\
-         kill -INT $sp; wait $sp\n\
-         rmmod scap || exit 11\n\
-         insmod /ours.ko || exit 12\n\
-         /sinsp --driver kmod proc.name=no-such-process > /dev/null 2> /tmp/ours.err &\n\
-         sp=$!\n\
-         sleep 8\n\
-         /syscalls {calls} 3 > /tmp/ours.txt 3>&-\n\
-         kill -INT $sp; wait $sp\n\
-         rmmod scap || exit 13\n\
-         /syscalls {calls} 3 > /tmp/base2.txt 3>&-\n\
-         for f in base1 ref ours base2; do sendfile /tmp/$f.txt $f; done\n\
+    // Both consumers read every event and print none (a filter that matches nothing). The drivers take
+    // turns, twice, so that drift in the guest hits both alike; the best of each counts.
+    let mut script = format!("ifconfig lo 127.0.0.1 up\n/syscalls {calls} 3 > /tmp/base1.txt 3>&-\n");
+    for round in 1..=2 {
+        script += &format!(
+            "insmod /ref.ko || exit 10\n\
+             /usr/bin/sysdig proc.name=no-such-process > /tmp/ref.out 2>&1 &\n\
+             sp=$!\n\
+             sleep 8\n\
+             /syscalls {calls} 3 > /tmp/ref{round}.txt 3>&-\n\
+             kill -INT $sp; wait $sp\n\
+             rmmod scap || exit 11\n\
+             insmod /ours.ko || exit 12\n\
+             /sinsp --driver kmod proc.name=no-such-process > /dev/null 2> /tmp/ours.err &\n\
+             sp=$!\n\
+             sleep 8\n\
+             /syscalls {calls} 3 > /tmp/ours{round}.txt 3>&-\n\
+             kill -INT $sp; wait $sp\n\
+             rmmod scap || exit 13\n"
+        );
+    }
+    script += &format!(
+        "/syscalls {calls} 3 > /tmp/base2.txt 3>&-\n\
+         for f in base1 ref1 ours1 ref2 ours2 base2; do sendfile /tmp/$f.txt $f; done\n\
          sendfile /tmp/ours.err ours.err\n\
          sendfile /tmp/ref.out ref.out\n"
     );
@@ -114,11 +118,16 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
     vm.check_health()?;
     let text = |name: &str| String::from_utf8_lossy(vm.files.get(name).map(Vec::as_slice).unwrap_or_default()).into_owned();
     let get = |name: &str, key: &str| timing(&text(name), key).with_context(|| format!("{key} in {name}: {}", text(name)));
-    let base_g = get("base1", "getppid_ns ")?.min(get("base2", "getppid_ns ")?);
-    let base_o = get("base1", "open_close_ns ")?.min(get("base2", "open_close_ns ")?);
-    let (ref_g, ref_o) = (get("ref", "getppid_ns ")?, get("ref", "open_close_ns ")?);
-    let (our_g, our_o) = (get("ours", "getppid_ns ")?, get("ours", "open_close_ns ")?);
-    println!("Debian {RELEASE} under qemu TCG, {calls} getppid and {} open/close pairs per round, best of 3", calls / 4);
+    let best = |a: &str, b: &str, key: &str| -> Result<f64> { Ok(get(a, key)?.min(get(b, key)?)) };
+    let base_g = best("base1", "base2", "getppid_ns ")?;
+    let base_o = best("base1", "base2", "open_close_ns ")?;
+    let (ref_g, ref_o) = (best("ref1", "ref2", "getppid_ns ")?, best("ref1", "ref2", "open_close_ns ")?);
+    let (our_g, our_o) = (best("ours1", "ours2", "getppid_ns ")?, best("ours1", "ours2", "open_close_ns ")?);
+    println!(
+        "Debian {RELEASE} under qemu TCG, {calls} getppid and {} open/close pairs per round, best of 3 rounds, \
+         drivers taking turns twice (best of 2)",
+        calls / 4
+    );
     println!("| driver + consumer | getppid ns | added | open+close ns | added |");
     println!("|---|---:|---:|---:|---:|");
     println!("| none | {base_g:.0} | | {base_o:.0} | |");
