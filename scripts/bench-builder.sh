@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 release=${KERNEL:-6.1.0-47-amd64}
 runs=${RUNS:-5}
+if ! command -v hyperfine > /dev/null; then
+    echo ">> installing hyperfine"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends hyperfine
+fi
 cargo build --release --locked -p builder
 dk=$PWD/target/release/driverkit
 "$dk" images build
