@@ -20,17 +20,17 @@ struct Timing {
     syscalls: u64,
 }
 
+/// The number `bpf/bench/syscalls.c` printed after `key` (a line `KEY VALUE`).
+pub(crate) fn reported(text: &str, key: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse().ok())
+}
+
 fn run_syscalls(bin: &Path, calls: u64) -> Result<Timing> {
     let started = Instant::now();
     let out = Command::new(bin).arg(calls.to_string()).arg("3").output().context("running the syscall loop")?;
     let seconds = started.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&out.stdout);
-    let get = |key: &str| -> Result<f64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().parse().ok())
-            .with_context(|| format!("no {key} in {text}"))
-    };
+    let get = |key: &str| reported(&text, key).with_context(|| format!("no {key} in {text}"));
     Ok(Timing {
         getppid_ns: get("getppid_ns ")?,
         open_close_ns: get("open_close_ns ")?,
@@ -39,8 +39,6 @@ fn run_syscalls(bin: &Path, calls: u64) -> Result<Timing> {
     })
 }
 
-/// The loop, the floor probe, and the CO-RE probe's build for older verifiers (as scap's build script
-/// makes it), to measure what its laundered offsets cost.
 /// `syscalls pace`: getppid at `rate` calls a second for `seconds`; returns the rate achieved.
 fn run_paced(bin: &Path, rate: u64, seconds: u64) -> Result<f64> {
     let out = Command::new(bin)
@@ -48,12 +46,27 @@ fn run_paced(bin: &Path, rate: u64, seconds: u64) -> Result<f64> {
         .output()
         .context("running the paced loop")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix("paced_rate "))
-        .and_then(|v| v.trim().parse().ok())
-        .with_context(|| format!("no paced_rate in {text}"))
+    reported(&text, "paced_rate ").with_context(|| format!("no paced_rate in {text}"))
 }
 
+/// One eBPF object from `src` (relative to the repository), built as scap's build script builds the probe.
+fn clang_bpf(repo: &Path, src: &str, defines: &[&str], out: &Path) -> Result<()> {
+    let status = Command::new("clang")
+        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86"])
+        .args(defines)
+        .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
+        .arg(repo.join(src))
+        .arg("-o")
+        .arg(out)
+        .status()?;
+    if !status.success() {
+        bail!("clang failed on {src}");
+    }
+    Ok(())
+}
+
+/// The loop, the floor probe, and the CO-RE probe's build for older verifiers, to measure what its
+/// laundered offsets cost.
 fn compile(repo: &Path, out: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
     std::fs::create_dir_all(out)?;
     let bin = out.join("syscalls");
@@ -66,26 +79,9 @@ fn compile(repo: &Path, out: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
         bail!("gcc failed on bpf/bench/syscalls.c");
     }
     let floor = out.join("floor.bpf.o");
-    let status = Command::new("clang")
-        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/x86_64-linux-gnu", "-c"])
-        .arg(repo.join("bpf/bench/floor.bpf.c"))
-        .arg("-o")
-        .arg(&floor)
-        .status()?;
-    if !status.success() {
-        bail!("clang failed on bpf/bench/floor.bpf.c");
-    }
+    clang_bpf(repo, "bpf/bench/floor.bpf.c", &[], &floor)?;
     let compat = out.join("probe_compat.bpf.o");
-    let status = Command::new("clang")
-        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-DPPM_LAUNDER_OFFSETS"])
-        .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
-        .arg(repo.join("bpf/probe.bpf.c"))
-        .arg("-o")
-        .arg(&compat)
-        .status()?;
-    if !status.success() {
-        bail!("clang failed on bpf/probe.bpf.c");
-    }
+    clang_bpf(repo, "bpf/probe.bpf.c", &["-DPPM_LAUNDER_OFFSETS"], &compat)?;
     Ok((bin, floor, compat))
 }
 

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use crate::bench_bpf::reported;
 use test_infra::initramfs::Initramfs;
 use test_infra::packages::{fetch_deb, kernel_headers, unpack, Kernel};
 use test_infra::vm::{run, VmConfig};
@@ -33,10 +34,6 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         bail!("cp {} {}", from.display(), to.display());
     }
     Ok(())
-}
-
-fn timing(text: &str, key: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse().ok())
 }
 
 pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
@@ -117,7 +114,7 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
     }
     vm.check_health()?;
     let text = |name: &str| String::from_utf8_lossy(vm.files.get(name).map(Vec::as_slice).unwrap_or_default()).into_owned();
-    let get = |name: &str, key: &str| timing(&text(name), key).with_context(|| format!("{key} in {name}: {}", text(name)));
+    let get = |name: &str, key: &str| reported(&text(name), key).with_context(|| format!("{key} in {name}: {}", text(name)));
     let best = |a: &str, b: &str, key: &str| -> Result<f64> { Ok(get(a, key)?.min(get(b, key)?)) };
     let base_g = best("base1", "base2", "getppid_ns ")?;
     let base_o = best("base1", "base2", "open_close_ns ")?;
