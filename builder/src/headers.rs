@@ -152,7 +152,7 @@ impl Fetcher {
             tracing::warn!(url = %package.url, "cached copy does not match its checksum: downloading again");
         }
         fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        let partial = dir.join(format!(".{name}.{}.partial", std::process::id()));
+        let partial = dir.join(format!(".{name}.{}.partial", unique_suffix()));
         let result = self.download_to(&package.url, &partial);
         let actual = match result {
             Ok(sum) => sum,
@@ -285,6 +285,14 @@ fn file_name_of(url: &str) -> String {
     if name.is_empty() || name.starts_with('.') { "download".into() } else { name }
 }
 
+/// A name part no other download or unpacking of this process or another uses at the same time:
+/// matrix builds fetch and unpack from several threads.
+fn unique_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -349,7 +357,7 @@ pub fn prepare(
     let root = trees.join(&key[..32]);
     if !root.join(".complete").exists() {
         tracing::info!(packages = files.len(), "unpacking the kernel headers");
-        let partial = trees.join(format!(".{}.{}.partial", &key[..32], std::process::id()));
+        let partial = trees.join(format!(".{}.{}.partial", &key[..32], unique_suffix()));
         let _ = fs::remove_dir_all(&partial);
         fs::create_dir_all(&partial).map_err(io_err(format!("creating {}", partial.display())))?;
         let unpacked = files.iter().try_for_each(|file| unpack(file, &partial));

@@ -298,7 +298,7 @@ fn run(cli: Cli) -> Result<()> {
             if build.dry_run {
                 return dry_run(&build, &prepared, &tools.cc);
             }
-            let built = rt.block_on(executor::docker::run(&docker, &build, &prepared, &tools))?;
+            let built = rt.block_on(executor::docker::run(&docker, &build, &prepared, &tools, &mut print_line))?;
             report(executor::finish(&build, &prepared, &built)?);
             Ok(())
         }
@@ -311,7 +311,7 @@ fn run(cli: Cli) -> Result<()> {
             if build.dry_run {
                 return dry_run(&build, &prepared, "gcc");
             }
-            let built = executor::local::run(&build, &prepared)?;
+            let built = executor::local::run(&build, &prepared, &mut print_line)?;
             report(executor::finish(&build, &prepared, &built)?);
             Ok(())
         }
@@ -334,7 +334,7 @@ fn run(cli: Cli) -> Result<()> {
                 return dry_run(&build, &prepared, &tools.cc);
             };
             let cluster = executor::kubernetes::Cluster { namespace, run_as_user, image_pull_secret };
-            let built = rt.block_on(executor::kubernetes::run(client, &cluster, &build, &prepared, &tools))?;
+            let built = rt.block_on(executor::kubernetes::run(client, &cluster, &build, &prepared, &tools, &mut print_line))?;
             report(executor::finish(&build, &prepared, &built)?);
             Ok(())
         }
@@ -343,6 +343,11 @@ fn run(cli: Cli) -> Result<()> {
             build_image(&repo, &tag, &mirror, force)
         }
     }
+}
+
+/// The build log goes to standard output as it streams, as driverkit's does.
+fn print_line(line: &str) {
+    println!("{line}");
 }
 
 fn log_build(build: &BuildConfig) {

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use super::{io_err, BuildError, Built, LogTail, Prepared, DRIVER_DIR, KERNEL_DIR};
+use super::{io_err, BuildError, Built, LogSink, LogTail, Prepared, DRIVER_DIR, KERNEL_DIR};
 use crate::config::BuildConfig;
 use crate::script::{self, Layout};
 
@@ -30,7 +30,13 @@ pub struct Toolchain {
     pub cc: String,
 }
 
-pub async fn run(docker: &Docker, build: &BuildConfig, prepared: &Prepared, tools: &Toolchain) -> Result<Built, BuildError> {
+pub async fn run(
+    docker: &Docker,
+    build: &BuildConfig,
+    prepared: &Prepared,
+    tools: &Toolchain,
+    log: LogSink<'_>,
+) -> Result<Built, BuildError> {
     docker
         .inspect_image(&tools.image)
         .await
@@ -89,7 +95,7 @@ pub async fn run(docker: &Docker, build: &BuildConfig, prepared: &Prepared, tool
 
     let timeout = Duration::from_secs(build.timeout_secs);
     let result = tokio::select! {
-        r = tokio::time::timeout(timeout, in_container(docker, &id, build, &upload, prepared.work.path())) => {
+        r = tokio::time::timeout(timeout, in_container(docker, &id, build, &upload, prepared.work.path(), log)) => {
             r.unwrap_or(Err(BuildError::Timeout(build.timeout_secs, "container")))
         }
         _ = tokio::signal::ctrl_c() => Err(BuildError::Interrupted("container")),
@@ -103,7 +109,14 @@ pub async fn run(docker: &Docker, build: &BuildConfig, prepared: &Prepared, tool
     result
 }
 
-async fn in_container(docker: &Docker, id: &str, build: &BuildConfig, upload: &Path, work: &Path) -> Result<Built, BuildError> {
+async fn in_container(
+    docker: &Docker,
+    id: &str,
+    build: &BuildConfig,
+    upload: &Path,
+    work: &Path,
+    log: LogSink<'_>,
+) -> Result<Built, BuildError> {
     let file = tokio::fs::File::open(upload).await.map_err(io_err("opening the upload archive"))?;
     docker
         .upload_to_container(
@@ -125,9 +138,9 @@ async fn in_container(docker: &Docker, id: &str, build: &BuildConfig, upload: &P
     );
     while let Some(chunk) = logs.next().await {
         let chunk = chunk.map_err(|e| BuildError::Docker(format!("reading the build log: {e}")))?;
-        tail.feed(&chunk.into_bytes(), |line| println!("{line}"));
+        tail.feed(&chunk.into_bytes(), &mut *log);
     }
-    tail.finish(|line| println!("{line}"));
+    tail.finish(&mut *log);
 
     let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
     let code = match wait.next().await {

@@ -20,7 +20,7 @@ use kube::api::{Api, AttachParams, DeleteParams, LogParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{io_err, BuildError, Built, LogTail, Prepared, DRIVER_DIR, KERNEL_DIR};
+use super::{io_err, BuildError, Built, LogSink, LogTail, Prepared, DRIVER_DIR, KERNEL_DIR};
 use crate::config::BuildConfig;
 use crate::script::{self, Layout};
 
@@ -76,6 +76,7 @@ pub async fn run(
     build: &BuildConfig,
     prepared: &Prepared,
     tools: &super::docker::Toolchain,
+    log: LogSink<'_>,
 ) -> Result<Built, BuildError> {
     let kernel_config = format!("{CONFIG_DIR}/kernel.config");
     let kerneldir = Path::new(KERNEL_DIR).join(prepared.kerneldir_relative());
@@ -119,7 +120,7 @@ pub async fn run(
             tracing::info!(pod = %name, namespace = %cluster.namespace, image = %tools.image, "build pod created");
             let timeout = Duration::from_secs(build.timeout_secs);
             tokio::select! {
-                r = tokio::time::timeout(timeout, in_pod(&pods, &name, build, &upload, prepared.work.path())) => {
+                r = tokio::time::timeout(timeout, in_pod(&pods, &name, build, &upload, prepared.work.path(), log)) => {
                     r.unwrap_or(Err(BuildError::Timeout(build.timeout_secs, "pod")))
                 }
                 _ = tokio::signal::ctrl_c() => Err(BuildError::Interrupted("pod")),
@@ -203,7 +204,14 @@ fn pod_spec(meta: ObjectMeta, cluster: &Cluster, build: &BuildConfig, image: &st
     }
 }
 
-async fn in_pod(pods: &Api<Pod>, name: &str, build: &BuildConfig, upload: &Path, work: &Path) -> Result<Built, BuildError> {
+async fn in_pod(
+    pods: &Api<Pod>,
+    name: &str,
+    build: &BuildConfig,
+    upload: &Path,
+    work: &Path,
+    log: LogSink<'_>,
+) -> Result<Built, BuildError> {
     wait_running(pods, name).await?;
 
     let archive = tokio::fs::read(upload).await.map_err(io_err("reading the upload archive"))?;
@@ -217,7 +225,7 @@ async fn in_pod(pods: &Api<Pod>, name: &str, build: &BuildConfig, upload: &Path,
         tracing::warn!("unpacking in the pod said: {}", String::from_utf8_lossy(&stderr).trim());
     }
 
-    let (code, tail) = follow_log(pods, name).await?;
+    let (code, tail) = follow_log(pods, name, log).await?;
     if code != 0 {
         return Err(BuildError::Failed { code, tail: tail.render() });
     }
@@ -279,8 +287,8 @@ async fn wait_running(pods: &Api<Pod>, name: &str) -> Result<(), BuildError> {
 const CANNOT_START: &[&str] =
     &["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError"];
 
-/// Prints the build log as it comes; returns the build's exit code and the log's last lines.
-async fn follow_log(pods: &Api<Pod>, name: &str) -> Result<(i64, LogTail), BuildError> {
+/// Sends the build log on as it comes; returns the build's exit code and the log's last lines.
+async fn follow_log(pods: &Api<Pod>, name: &str, sink: LogSink<'_>) -> Result<(i64, LogTail), BuildError> {
     let params = LogParams { follow: true, ..Default::default() };
     let log = pods.log_stream(name, &params).await.map_err(|e| BuildError::Kubernetes(format!("following the build log: {e}")))?;
     let mut lines = log.lines();
@@ -290,7 +298,7 @@ async fn follow_log(pods: &Api<Pod>, name: &str) -> Result<(i64, LogTail), Build
             let code = code.trim().parse().unwrap_or(-1);
             return Ok((code, tail));
         }
-        tail.feed(format!("{line}\n").as_bytes(), |line| println!("{line}"));
+        tail.feed(format!("{line}\n").as_bytes(), &mut *sink);
     }
     // The log ended without the marker: the pod was stopped (deadline, eviction, deletion).
     let pod = pods.get(name).await.map_err(|e| BuildError::Kubernetes(format!("reading pod {name}: {e}")))?;

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{io_err, BuildError, Built, LogTail, Prepared};
+use super::{io_err, BuildError, Built, LogSink, LogTail, Prepared};
 use crate::config::BuildConfig;
 use crate::script::{self, Layout};
 
@@ -17,7 +17,7 @@ fn local_cc(build: &BuildConfig) -> String {
     }
 }
 
-pub fn run(build: &BuildConfig, prepared: &Prepared) -> Result<Built, BuildError> {
+pub fn run(build: &BuildConfig, prepared: &Prepared, log: LogSink<'_>) -> Result<Built, BuildError> {
     let driver_dir = prepared.work.path().join("driver");
     std::fs::create_dir_all(&driver_dir).map_err(io_err("creating the source directory"))?;
     let file = std::fs::File::open(&prepared.source_tar).map_err(io_err("opening the source archive"))?;
@@ -49,7 +49,7 @@ pub fn run(build: &BuildConfig, prepared: &Prepared) -> Result<Built, BuildError
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines() {
             let line = line.map_err(io_err("reading the build log"))?;
-            println!("{line}");
+            log(&line);
             tail.push(&line);
         }
     }

@@ -15,6 +15,10 @@ pub mod local;
 
 /// Where executors put the source tree (driverkit's path) and the headers in the build environment.
 pub const DRIVER_DIR: &str = "/tmp/driver";
+
+/// Where an executor sends the build's log, line by line, as it streams: the CLI prints it, a matrix
+/// build writes one file per build.
+pub type LogSink<'a> = &'a mut (dyn FnMut(&str) + Send);
 pub const KERNEL_DIR: &str = "/tmp/kernel";
 
 #[derive(Debug, thiserror::Error)]
