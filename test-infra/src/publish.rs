@@ -9,6 +9,11 @@
 //! written to a temp file beside its destination, flushed and renamed, artifacts first and the index
 //! last, so a reader never sees a half-written file or an index listing a file not yet there.
 //!
+//! Serving: the version folder is literally named `1.0.0%2Bdriver`, as the loaders ask for it. An
+//! object store serves that key as asked; a plain static file server decodes `%2B` to `+` first and
+//! needs a `1.0.0+driver` alias (a symlink) for the loaders, while `index.html`'s own links are escaped
+//! once more and work from any static server or `file://`.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use test_infra::artifacts::{scan_output, Selection};
@@ -449,6 +454,31 @@ impl RepoLock {
             tracing::debug!(lock = %path.display(), "waiting for the repository lock");
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        sweep_partials(repo_dir);
         Ok(RepoLock { _file: file })
+    }
+}
+
+/// Removes the staged files a killed publish or cleanup left behind. Only called under the lock, when
+/// no other writer can be staging anything.
+fn sweep_partials(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(".partial-") {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    tracing::info!(file = %path.display(), "removed a file an interrupted run left")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot remove a leftover file")
+                }
+            }
+        } else if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            sweep_partials(&path);
+        }
     }
 }

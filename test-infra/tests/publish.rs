@@ -447,7 +447,11 @@ fn republishing_rewrites_nothing_and_keeps_the_other_kernels() {
         .expect("meta");
     std::thread::sleep(std::time::Duration::from_millis(1100));
 
+    // A file a killed run left behind goes at the next run, and does not count as an artifact.
+    let leftover = f.repo.join(V_DIR).join("x86_64").join(".partial-AbC123");
+    std::fs::write(&leftover, b"half").expect("write");
     let again = f.publish(&PublishOptions::default());
+    assert!(!leftover.exists());
     assert!(again.published.is_empty(), "{again}");
     assert_eq!(again.unchanged.len(), 3);
     let after = artifact.metadata().expect("meta");
@@ -696,4 +700,15 @@ fn the_page_is_self_contained_counts_and_escapes() {
             && !page.contains("<link")
     );
     assert_eq!(page.matches("<tr data-status=").count(), 6);
+    // Every download link, decoded as a static file server or file:// decodes it, reaches its file.
+    let hrefs = Regex::new(r#"<a href="([^"]+)" download>"#).expect("re");
+    let mut links = 0;
+    for caps in hrefs.captures_iter(&page) {
+        let decoded =
+            test_infra::artifacts::unescape_driver_version(&caps[1].replace("&amp;", "&"))
+                .expect("a valid escape");
+        assert!(f.repo.join(&decoded).is_file(), "{} -> {decoded}", &caps[1]);
+        links += 1;
+    }
+    assert_eq!(links, 6);
 }

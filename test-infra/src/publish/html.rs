@@ -67,6 +67,7 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e4e8ec;white-s
 th{background:#f0f3f6;position:sticky;top:0}
 tbody tr:hover{background:#f8fafc}
 td.num{text-align:right}
+td a{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 .badge{display:inline-block;border-radius:10px;padding:0 .6em;font-weight:600;font-size:.9em}
 .passed{color:#0f5323;background:#d2f4dc}
@@ -82,11 +83,17 @@ const q=document.getElementById('q'),st=document.getElementById('status'),
 function apply(){const t=q.value.trim().toLowerCase();let n=0;for(const r of rows){
   const ok=(!t||r.textContent.toLowerCase().includes(t))&&(!st.value||r.dataset.status===st.value)
     &&(!kd.value||r.dataset.kind===kd.value)&&(!ar.value||r.dataset.arch===ar.value);
-  r.hidden=!ok;if(ok)n++;}shown.textContent=n+' of '+rows.length+' shown';}
+  r.hidden=!ok;if(ok)n++;}shown.textContent=n+' of '+rows.length+' shown';
+  const p=new URLSearchParams();for(const [e,k] of [[q,'q'],[st,'status'],[kd,'kind'],[ar,'arch']])if(e.value)p.set(k,e.value);
+  history.replaceState(null,'',p.toString()?'#'+p:location.pathname);}
+const h=new URLSearchParams(location.hash.slice(1));q.value=h.get('q')||'';
+for(const [e,k] of [[st,'status'],[kd,'kind'],[ar,'arch']])if(h.get(k))e.value=h.get(k);
 for(const e of [q,st,kd,ar])e.addEventListener('input',apply);apply();
 "#;
 
-/// The page for `index`; every value from the index is escaped.
+/// The page for `index`; every value from the index is escaped. The filters can be preset from the
+/// URL fragment (`index.html#q=6.12&status=failed`), and the fragment follows them, so a filtered view
+/// can be shared as a link.
 pub fn render(index: &Index) -> String {
     let count = |outcome: Outcome| {
         index
@@ -112,12 +119,17 @@ pub fn render(index: &Index) -> String {
     let _ = write!(
         page,
         "<ul class=\"counts\">\n<li><b>{}</b> artifacts</li>\n<li><b>{}</b> kernels</li>\n\
-         <li><b>{}</b> driver versions: {}</li>\n<li><b>{}</b> modules, <b>{}</b> probes</li>\n\
+         <li><b>{}</b> {}: {}</li>\n<li><b>{}</b> modules, <b>{}</b> probes</li>\n\
          <li class=\"passed\"><b>{}</b> passed</li>\n<li class=\"failed\"><b>{}</b> failed</li>\n\
          <li class=\"untested\"><b>{}</b> untested</li>\n</ul>\n",
         index.artifacts.len(),
         index.kernels.len(),
         index.driver_versions.len(),
+        if index.driver_versions.len() == 1 {
+            "driver version"
+        } else {
+            "driver versions"
+        },
         escape(&index.driver_versions.join(", ")),
         kinds(Kind::Module),
         kinds(Kind::Probe),
