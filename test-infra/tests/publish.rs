@@ -712,3 +712,55 @@ fn the_page_is_self_contained_counts_and_escapes() {
     }
     assert_eq!(links, 6);
 }
+
+#[test]
+fn a_damaged_repository_is_not_signed_over_and_publishing_the_artifact_repairs_it() {
+    let f = Fixture::new();
+    f.publish(&PublishOptions::default());
+    let published = f.in_repo("x86_64", PASSED_KO);
+    std::fs::write(&published, b"damaged on the server").expect("damage");
+    let signed = std::fs::read(f.repo.join("index.json")).expect("index");
+
+    // Publishing something else must not vouch for the damaged file.
+    let err = publish(&[], &f.repo, &f.keys.secret, &PublishOptions::default())
+        .expect_err("damaged repo");
+    let text = err.to_string();
+    assert!(
+        text.contains(PASSED_KO) && text.contains("publish the artifact again"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(f.repo.join("index.json")).expect("index"),
+        signed,
+        "index untouched"
+    );
+
+    // Publishing the artifact again replaces the damaged bytes.
+    let report = f.publish(&PublishOptions::default());
+    let replaced: Vec<_> = report
+        .published
+        .iter()
+        .filter(|p| p.replaced)
+        .map(|p| p.path.clone())
+        .collect();
+    assert_eq!(replaced, [format!("{V_DIR}/x86_64/{PASSED_KO}")]);
+    assert_eq!(report.unchanged.len(), 2);
+    verify(&f.repo, &f.keys.public).expect("repaired");
+}
+
+#[test]
+fn an_empty_publish_makes_a_valid_empty_repository() {
+    let f = Fixture::new();
+    let report =
+        publish(&[], &f.repo, &f.keys.secret, &PublishOptions::default()).expect("publish nothing");
+    assert_eq!((report.published.len(), report.indexed), (0, 0));
+    let index = f.index();
+    assert!(
+        index.artifacts.is_empty() && index.kernels.is_empty() && index.driver_versions.is_empty()
+    );
+    assert_eq!(
+        verify(&f.repo, &f.keys.public).expect("verifies").artifacts,
+        0
+    );
+    assert!(debian_minisign_verify(&f.repo, &f.keys.public).0);
+}

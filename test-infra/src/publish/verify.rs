@@ -186,3 +186,43 @@ pub fn verify(repo_dir: &Path, public_key: &Path) -> Result<VerifyReport, Verify
         unlisted,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::{keygen, load_secret_key};
+
+    /// A signed index that points outside the layout is refused before any file is read.
+    #[test]
+    fn a_signed_path_outside_the_layout_is_a_problem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = keygen(dir.path(), None).expect("keygen");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        let json = format!(
+            r#"{{"format":1,"generated_at":"2026-12-02T06:00:00Z","driver_name":"falco","driver_versions":["1.0.0+driver"],
+            "arches":["x86_64"],"kernels":[],"artifacts":[{{"driver_version":"1.0.0+driver","arch":"x86_64",
+            "target":"debian","kernelrelease":"6.1.0-47-amd64","kernelversion":"1","kind":"module",
+            "path":"../{}/dbg.key","size":1,"sha256":"{}","status":"passed","tested_kernel":null,
+            "tested_at":null,"test_seconds":null,"test_detail":null}}]}}"#,
+            dir.path().file_name().unwrap_or_default().to_string_lossy(),
+            "0".repeat(64)
+        );
+        let key = load_secret_key(&keys.secret, None).expect("key");
+        let signature = keys::sign(&key, json.as_bytes(), INDEX_FILE).expect("sign");
+        std::fs::write(repo.join(INDEX_FILE), &json).expect("write");
+        std::fs::write(repo.join(SIGNATURE_FILE), signature).expect("write");
+        let err = verify(&repo, &keys.public).expect_err("outside the layout");
+        let text = err.to_string();
+        assert!(
+            text.contains("outside the layout") && text.contains("dbg.key"),
+            "{text}"
+        );
+
+        std::fs::write(repo.join(INDEX_FILE), "[not an index]").expect("write");
+        let signature = keys::sign(&key, b"[not an index]", INDEX_FILE).expect("sign");
+        std::fs::write(repo.join(SIGNATURE_FILE), signature).expect("write");
+        let err = verify(&repo, &keys.public).expect_err("not an index");
+        assert!(matches!(err, VerifyError::Index { .. }), "{err}");
+    }
+}
