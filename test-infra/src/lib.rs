@@ -11,8 +11,10 @@
 //! # Ok::<(), test_infra::Error>(())
 //! ```
 
+pub mod artifacts;
 pub mod initramfs;
 pub mod packages;
+pub mod publish;
 pub mod vm;
 
 use std::time::Duration;
