@@ -43,6 +43,88 @@ pub fn strip_epoch(version: &str) -> &str {
     }
 }
 
+/// Compares two Debian versions as dpkg does: epoch, then upstream version, then revision, each
+/// compared by alternating non-digit runs (where `~` sorts before everything, even the end) and
+/// numeric runs.
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn split(v: &str) -> (u64, &str, &str) {
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) if e.chars().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), r),
+            _ => (0, v),
+        };
+        match rest.rsplit_once('-') {
+            Some((up, rev)) => (epoch, up, rev),
+            None => (epoch, rest, ""),
+        }
+    }
+    fn order(c: Option<u8>) -> i32 {
+        match c {
+            None => 0,
+            Some(b'~') => -1,
+            Some(c) if c.is_ascii_digit() => 0,
+            Some(c) if c.is_ascii_alphabetic() => i32::from(c),
+            Some(c) => i32::from(c) + 256,
+        }
+    }
+    fn part(mut a: &[u8], mut b: &[u8]) -> std::cmp::Ordering {
+        while !a.is_empty() || !b.is_empty() {
+            while a.first().is_some_and(|c| !c.is_ascii_digit()) || b.first().is_some_and(|c| !c.is_ascii_digit()) {
+                let (ca, cb) = (order(a.first().copied()), order(b.first().copied()));
+                if ca != cb {
+                    return ca.cmp(&cb);
+                }
+                a = a.get(1..).unwrap_or_default();
+                b = b.get(1..).unwrap_or_default();
+            }
+            let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+            let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            let num = |d: &[u8]| d.iter().fold(0u128, |n, c| n.saturating_mul(10).saturating_add(u128::from(c - b'0')));
+            let ord = num(&a[..da]).cmp(&num(&b[..db]));
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+            a = &a[da..];
+            b = &b[db..];
+        }
+        std::cmp::Ordering::Equal
+    }
+    let (ea, ua, ra) = split(a);
+    let (eb, ub, rb) = split(b);
+    ea.cmp(&eb)
+        .then_with(|| part(ua.as_bytes(), ub.as_bytes()))
+        .then_with(|| part(ra.as_bytes(), rb.as_bytes()))
+}
+
+/// Whether `version` satisfies the relation `op other` of a `Depends:` clause (`>=`, `=`, `<<`, ...).
+pub fn satisfies(version: &str, op: &str, other: &str) -> bool {
+    use std::cmp::Ordering::*;
+    let ord = version_cmp(version, other);
+    match op {
+        ">=" => ord != Less,
+        "<=" => ord != Greater,
+        ">>" | ">" => ord == Greater,
+        "<<" | "<" => ord == Less,
+        "=" => ord == Equal,
+        _ => false,
+    }
+}
+
+/// The version relation a `Depends:` value puts on `name`: `linux-kbuild-6.1 (>= 6.1.170-3)` gives
+/// `Some((">=", "6.1.170-3"))`; `Some(("", ""))` when the name is there without one.
+pub fn relation<'a>(depends: &'a str, name: &str) -> Option<(&'a str, &'a str)> {
+    depends.split(',').filter_map(|alt| alt.split('|').next()).find_map(|clause| {
+        let clause = clause.trim();
+        let rest = clause.strip_prefix(name)?;
+        let rest = rest.trim_start();
+        if rest.is_empty() {
+            return Some(("", ""));
+        }
+        let inner = rest.strip_prefix('(')?.strip_suffix(')')?.trim();
+        let op_len = inner.find(|c: char| !"<>=".contains(c)).unwrap_or(inner.len());
+        Some((&inner[..op_len], inner[op_len..].trim()))
+    })
+}
+
 /// `base` and `path` with exactly one slash between them.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
@@ -205,13 +287,17 @@ pub fn read_suite(
 mod tests {
     use super::*;
 
-    const RELEASE: &str = "Origin: Debian\nLabel: Debian\nSuite: oldstable\nCodename: bookworm\n\
-Components: main contrib non-free-firmware non-free\nMD5Sum:\n 0ed6d4c8891eb86358b94bb35d9e4da4  1484322 contrib/Contents-all\n\
- b838d31986207780a596ce3e8010f90f  8790396 main/binary-amd64/Packages.xz\nSHA256:\n\
- 515e692f2c4121c6fcec444ef100cc18f79a991910615f3a88c8b7becfc94d2f 50060337 main/binary-amd64/Packages\n\
- 6777ea16514725f9427f48c240d92e0a6b8496138e37a1491d8597e66774e309 12084798 main/binary-amd64/Packages.gz\n\
- 9E0B5AABB2465B3D2E7A7FE27F9913846277833F7A2826E7767ACCCFF5B588C5  8790396 main/binary-amd64/Packages.xz\n\
- c49617c0b30619d7403f5e66de60aeeb47c6488262e4327418830d0d6e83500a   383968 main/binary-arm64/Packages.gz\n";
+    const RELEASE: &str = concat!(
+        "Origin: Debian\nLabel: Debian\nSuite: oldstable\nCodename: bookworm\n",
+        "Components: main contrib non-free-firmware non-free\nMD5Sum:\n",
+        " 0ed6d4c8891eb86358b94bb35d9e4da4  1484322 contrib/Contents-all\n",
+        " b838d31986207780a596ce3e8010f90f  8790396 main/binary-amd64/Packages.xz\n",
+        "SHA256:\n",
+        " 515e692f2c4121c6fcec444ef100cc18f79a991910615f3a88c8b7becfc94d2f 50060337 main/binary-amd64/Packages\n",
+        " 6777ea16514725f9427f48c240d92e0a6b8496138e37a1491d8597e66774e309 12084798 main/binary-amd64/Packages.gz\n",
+        " 9E0B5AABB2465B3D2E7A7FE27F9913846277833F7A2826E7767ACCCFF5B588C5  8790396 main/binary-amd64/Packages.xz\n",
+        " c49617c0b30619d7403f5e66de60aeeb47c6488262e4327418830d0d6e83500a   383968 main/binary-arm64/Packages.gz\n",
+    );
 
     #[test]
     fn release_gives_codename_components_and_the_best_index() {
@@ -247,6 +333,29 @@ SHA256: ABCD\n\nPackage: broken-no-filename\nVersion: 1\n\nPackage: epoch\nVersi
         );
         assert_eq!(p[1].version_no_epoch(), "1.0-1");
         assert_eq!(p[1].depends, "");
+    }
+
+    #[test]
+    fn versions_compare_as_dpkg_compares_them() {
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("6.1.170-3", "6.1.176-1", Less),
+            ("6.12.95-1~bpo12+1", "6.12.95-1", Less),
+            ("7.3~rc7-1~exp1", "7.3-1", Less),
+            ("6.12.117-1~deb12u1", "6.12.117-1", Less),
+            ("1:1.0-1", "2.0-1", Greater),
+            ("6.1.192-3", "6.1.192-3", Equal),
+            ("1.0a-1", "1.0-1", Greater),
+            ("1.0+b1", "1.0", Greater),
+        ] {
+            assert_eq!(version_cmp(a, b), want, "{a} vs {b}");
+        }
+        assert!(satisfies("6.1.176-1", ">=", "6.1.170-3"));
+        assert!(!satisfies("6.1.170-3", ">>", "6.1.170-3"));
+        let dep = "linux-headers-6.1.0-47-common (= 6.1.170-3), linux-kbuild-6.1 (>= 6.1.170-3), gcc-12";
+        assert_eq!(relation(dep, "linux-kbuild-6.1"), Some((">=", "6.1.170-3")));
+        assert_eq!(relation(dep, "gcc-12"), Some(("", "")));
+        assert_eq!(relation(dep, "linux-kbuild-6"), None);
     }
 
     #[test]

@@ -114,7 +114,8 @@ impl List {
         let mut sorted = self.clone();
         for entries in sorted.0.values_mut() {
             entries.sort_by(|a, b| {
-                (&a.kernelrelease, &a.kernelversion).cmp(&(&b.kernelrelease, &b.kernelversion))
+                natural_cmp(&a.kernelrelease, &b.kernelrelease)
+                    .then_with(|| natural_cmp(&a.kernelversion, &b.kernelversion))
             });
         }
         write_json_atomic(path.as_ref(), &sorted)
@@ -133,6 +134,42 @@ impl List {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Orders runs of digits by value, so `6.12.95` comes before `6.12.117`; a diff of two crawls then
+/// shows a new kernel where it belongs.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (trim_zeros(&a[..da]), trim_zeros(&b[..db]));
+                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(d: &[u8]) -> &[u8] {
+    let z = d.iter().take_while(|&&c| c == b'0').count();
+    &d[z..]
 }
 
 /// Where the bootable kernel of a release is: the package holding its `vmlinuz`.
@@ -249,16 +286,24 @@ mod tests {
     }
 
     #[test]
+    fn releases_sort_by_the_value_of_their_numbers() {
+        let mut v = ["6.12.117-1-amd64", "6.12.95-1~bpo12+1-amd64", "6.1.170-3-amd64", "5.10.223-1-amd64", "6.12.117-1-amd64"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["5.10.223-1-amd64", "6.1.170-3-amd64", "6.12.95-1~bpo12+1-amd64", "6.12.117-1-amd64", "6.12.117-1-amd64"]);
+        assert_eq!(natural_cmp("a007", "a7"), std::cmp::Ordering::Equal);
+    }
+
+    #[test]
     fn malformed_json_names_the_file_line_and_column() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("list.json");
         std::fs::write(&path, "{\n  \"debian\": [\n    {\"kernelversion\": \"1\",, }\n").expect("write");
         let err = List::read(&path).expect_err("malformed");
         match &err {
-            ListError::Parse { line, column, .. } => assert_eq!((*line, *column), (3, 28)),
+            ListError::Parse { line, column, .. } => assert_eq!((*line, *column), (3, 27)),
             other => panic!("wrong error: {other}"),
         }
-        assert!(err.to_string().contains("list.json:3:28"), "{err}");
+        assert!(err.to_string().contains("list.json:3:27"), "{err}");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! `linux-headers-<abi>-common[-rt]` and the `linux-kbuild-*` its `Depends:` names. Those two are looked
 //! up across every suite read, by exact version: a point release replaces `linux-kbuild-6.1` in the
 //! index while older ABIs' headers stay, so when the index no longer has the version, the file of the
-//! same source upload is looked for next to the headers in the pool, where it stays while any suite
-//! still references that upload. Naming follows kernel-crawler: kernelrelease is the package version
+//! same source upload is looked for next to the headers in the pool (where it usually stays while any
+//! suite still references that upload), and failing that the oldest indexed version that the headers'
+//! own `Depends:` relation accepts (`linux-kbuild-6.1 (>= 6.1.170-3)`), which is what apt would install. Naming follows kernel-crawler: kernelrelease is the package version
 //! plus `-<flavour>` (`6.1.170-3-amd64`), kernelversion `"1"`; a release found in several suites is
 //! listed once (the first suite read wins, the main archive before the security one).
 
@@ -14,7 +15,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Arch, Crawl, Distro, Progress, SourceError};
-use crate::deb::{join, read_suite, Package};
+use crate::deb::{join, read_suite, relation, satisfies, version_cmp, Package};
 use crate::debian::parse_build_dependencies;
 use crate::fetch::Fetch;
 use crate::list::{BootImage, Entry};
@@ -237,10 +238,15 @@ pub fn pair_each(packages: &[Package], web: &dyn Fetch) -> Vec<Paired> {
                     .unwrap_or_else(|| if dep.contains("-common") { "all".into() } else { h.architecture.clone() });
                 let dir = h.filename.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
                 let url = join(&h.base, &format!("{dir}/{dep}_{version}_{arch}.deb"));
-                if !exists(&url) {
-                    return Err(Skip::NoDependency(dep.clone()));
+                if exists(&url) {
+                    urls.push(url);
+                    continue;
                 }
-                urls.push(url);
+                // As apt would: the oldest indexed version the headers' own relation accepts.
+                match satisfying(&by_name, dep, &h.depends) {
+                    Some(p) => urls.push(p.url()),
+                    None => return Err(Skip::NoDependency(dep.clone())),
+                }
             }
             let entry = Entry {
                 kernelversion: "1".into(),
@@ -254,6 +260,21 @@ pub fn pair_each(packages: &[Package], web: &dyn Fetch) -> Vec<Paired> {
         out.push(Paired { headers: h.name.clone(), result });
     }
     out
+}
+
+/// The lowest version of `name` in the index that the relation in `depends` accepts; none when the
+/// relation is absent or pins one exact version (that one was looked for already).
+fn satisfying<'a>(by_name: &HashMap<&str, Vec<&'a Package>>, name: &str, depends: &str) -> Option<&'a Package> {
+    let (op, version) = relation(depends, name)?;
+    if op.is_empty() || op == "=" {
+        return None;
+    }
+    by_name
+        .get(name)?
+        .iter()
+        .filter(|p| satisfies(&p.version, op, version))
+        .min_by(|a, b| version_cmp(&a.version, &b.version))
+        .copied()
 }
 
 /// The package whose data holds `/boot/vmlinuz-<uname>`: `linux-binary-*` on 7.x (where
