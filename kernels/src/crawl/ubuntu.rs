@@ -162,9 +162,7 @@ pub fn entries(acc: BTreeMap<(String, String), Vec<String>>) -> Vec<Entry> {
     for ((base, kver), urls) in acc {
         let mut by_flavour: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for u in urls {
-            if u.contains("linux-headers") || u.contains("-headers-") {
-                by_flavour.entry(flavour_of(&u)).or_default().push(u);
-            }
+            by_flavour.entry(flavour_of(&u)).or_default().push(u);
         }
         for (flavour, mut headers) in by_flavour {
             headers.sort();
