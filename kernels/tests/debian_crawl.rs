@@ -48,6 +48,10 @@ fn archive() -> (Server, String, String) {
     bookworm += &pkg("linux-image-6.1.0-50-amd64", "6.1.176-1", "amd64", "pool/main/l/linux-signed-amd64");
     bookworm += &pkg("linux-headers-6.1.0-50-common", "6.1.176-1", "all", POOL);
     bookworm += &pkg("linux-kbuild-6.1", "6.1.176-1", "amd64", POOL);
+    // ABI 48: neither the index nor the pool has kbuild 6.1.172-1; `>= 6.1.172-1` accepts 6.1.176-1.
+    bookworm += &headers("6.1.0-48", "amd64", "6.1.172-1", "common", "linux-kbuild-6.1", POOL);
+    bookworm += &pkg("linux-image-6.1.0-48-amd64", "6.1.172-1", "amd64", "pool/main/l/linux-signed-amd64");
+    bookworm += &pkg("linux-headers-6.1.0-48-common", "6.1.172-1", "all", POOL);
     // A metapackage: depends on a flavour package, names no common tree.
     bookworm += &stanza("linux-headers-amd64", "6.1.176-1", "amd64", "linux-headers-6.1.0-50-amd64 (= 6.1.176-1)", "pool/main/l/linux-signed-amd64/linux-headers-amd64_6.1.176-1_amd64.deb");
     serve_suite(&s, "/debian", "bookworm", "bookworm", "amd64", &bookworm);
@@ -130,6 +134,7 @@ fn the_crawl_pairs_names_and_reports_failing_suites() {
             "6.1.170-3-amd64",
             "6.1.170-3-cloud-amd64",
             "6.1.170-3-rt-amd64",
+            "6.1.172-1-amd64",
             "6.1.176-1-amd64",
             "6.1.180-1-amd64",
             "6.12.95-1~bpo12+1-amd64",
@@ -161,6 +166,8 @@ fn the_crawl_pairs_names_and_reports_failing_suites() {
     let abi51 = get("6.1.180-1-amd64");
     assert_eq!(abi51.headers[0], format!("{security}/{SPOOL}/linux-headers-6.1.0-51-amd64_6.1.180-1_amd64.deb"));
     assert_eq!(abi51.headers[2], format!("{mirror}/{POOL}/linux-kbuild-6.1_6.1.180-1_amd64.deb"));
+    // The oldest kbuild the relation accepts, not the newest (6.1.192-3) nor the last read.
+    assert_eq!(names(&get("6.1.172-1-amd64").headers)[2], "linux-kbuild-6.1_6.1.176-1_amd64.deb");
     assert_eq!(names(&get("6.12.95-1~bpo12+1-rt-amd64").headers)[1], "linux-headers-6.12.95+deb12-common-rt_6.12.95-1~bpo12+1_all.deb");
     assert_eq!(names(&get("7.2.13-1-rt-amd64").headers)[1], "linux-headers-7.2.13+deb14-common_7.2.13-1_all.deb");
 
@@ -203,9 +210,9 @@ fn the_cli_writes_list_and_images_and_warns_per_suite() {
     assert!(stderr.contains("warning: debian x86_64: trixie-security: "), "{stderr}");
     assert!(stderr.contains("debian x86_64: bookworm: "), "a progress line per suite: {stderr}");
     let list = List::read(out.path().join("x86_64/list.json")).expect("list written");
-    assert_eq!(list.0["debian"].len(), 10);
+    assert_eq!(list.0["debian"].len(), 11);
     let images = Images::read(out.path().join("x86_64/images.json")).expect("images written");
-    assert_eq!(images.0.len(), 10);
+    assert_eq!(images.0.len(), 11);
     assert!(!out.path().join("aarch64").exists());
 }
 

@@ -54,7 +54,7 @@ impl Debian {
     pub fn security_sibling(mirror: &str) -> String {
         let trimmed = mirror.trim_end_matches('/');
         match trimmed.rsplit_once('/') {
-            Some((host, last)) if last == "debian" => format!("{host}/debian-security"),
+            Some((host, "debian")) => format!("{host}/debian-security"),
             _ => format!("{trimmed}-security"),
         }
     }
@@ -291,4 +291,49 @@ fn boot_image<'a>(uname: &str, same_version: &dyn Fn(&str) -> Option<&'a Package
             sha256: p.sha256.clone()?,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FetchError;
+
+    /// Answers only the alias Releases named; everything else is absent.
+    struct Aliases(Vec<(&'static str, &'static str)>);
+    impl Fetch for Aliases {
+        fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+            self.0
+                .iter()
+                .find(|(alias, _)| url.ends_with(&format!("/dists/{alias}/Release")))
+                .map(|(_, codename)| format!("Suite: x\nCodename: {codename}\n").into_bytes())
+                .ok_or(FetchError::NotFound { url: url.into(), status: 404 })
+        }
+    }
+
+    #[test]
+    fn the_security_archive_is_the_sibling_of_the_archive() {
+        assert_eq!(Debian::security_sibling("http://mirror.example/debian/"), "http://mirror.example/debian-security");
+        assert_eq!(Debian::security_sibling("http://mirror.example/deb"), "http://mirror.example/deb-security");
+    }
+
+    #[test]
+    fn suites_are_the_known_codenames_and_what_the_aliases_name() {
+        let d = Debian::new("http://a.example/debian", "http://s.example/debian-security");
+        let web = Aliases(vec![("stable", "trixie"), ("testing", "duke")]);
+        let suites = d.suites(&web);
+        let names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(&names[..4], ["bullseye", "bullseye-updates", "bullseye-backports", "bullseye-security"]);
+        let duke = names.iter().position(|n| *n == "duke").expect("a codename learnt from an alias");
+        assert!(duke > names.iter().position(|n| *n == "forky").expect("forky"));
+        assert_eq!(&names[names.len() - 2..], ["sid", "experimental"]);
+        assert!(!names.contains(&"sid-security") && !names.contains(&"sid-backports"));
+        assert_eq!(names.iter().filter(|n| **n == "trixie").count(), 1);
+        for s in &suites {
+            let security = s.name.ends_with("-security");
+            assert_eq!(s.base.starts_with("http://s.example"), security, "{s:?}");
+        }
+        let fixed = Debian { suites: Some(vec!["bookworm".into(), "bookworm-security".into()]), ..d };
+        let bases: Vec<String> = fixed.suites(&web).into_iter().map(|s| s.base).collect();
+        assert_eq!(bases, ["http://a.example/debian", "http://s.example/debian-security"]);
+    }
 }
