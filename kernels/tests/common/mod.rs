@@ -99,7 +99,7 @@ pub fn gz(b: &[u8]) -> Vec<u8> {
 /// One stanza of a Packages index, with the fields a real one has around those the crawler reads.
 pub fn stanza(name: &str, version: &str, arch: &str, depends: &str, filename: &str) -> String {
     let mut s = format!("Package: {name}\nSource: linux\nVersion: {version}\nInstalled-Size: 4050\n");
-    s.push_str("Maintainer: Debian Kernel Team <debian-kernel@lists.debian.org>\n");
+    s.push_str("Maintainer: Kernel Team <kernel@mirror.example>\n");
     s.push_str(&format!("Architecture: {arch}\n"));
     if !depends.is_empty() {
         s.push_str(&format!("Depends: {depends}\n"));
