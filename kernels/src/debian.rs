@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn print_uris_lines_give_url_and_checksum() {
         let p = parse_print_uris(
-            "'http://deb.debian.org/debian/pool/main/l/linux/linux-kbuild-6.1_6.1.158-1_amd64.deb' linux-kbuild-6.1_6.1.158-1_amd64.deb 1234 SHA256:ABCDEF\n",
+            "'http://mirror.example/debian/pool/main/l/linux/linux-kbuild-6.1_6.1.158-1_amd64.deb' linux-kbuild-6.1_6.1.158-1_amd64.deb 1234 SHA256:ABCDEF\n",
         )
         .expect("parsed");
         assert!(p.url.ends_with("linux-kbuild-6.1_6.1.158-1_amd64.deb"));

@@ -1,0 +1,111 @@
+//! Downloads for the crawlers, behind a trait so a crawl can be pointed at anything that serves bytes.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The server answered 404 or 410: the file is not there (a suite the mirror does not carry).
+    #[error("{url}: not found (HTTP {status})")]
+    NotFound { url: String, status: u16 },
+    #[error("{url}: HTTP {status} (the mirror may be down; try again later or pass another mirror)")]
+    Status { url: String, status: u16 },
+    #[error("{url}: {reason} (check the mirror URL and the network)")]
+    Transport { url: String, reason: String },
+}
+
+impl FetchError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FetchError::NotFound { .. })
+    }
+}
+
+/// Something that returns the body of a URL.
+pub trait Fetch {
+    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError>;
+
+    /// Whether `url` is there, without needing its body (HTTP overrides this with a HEAD request).
+    fn exists(&self, url: &str) -> Result<bool, FetchError> {
+        match self.get(url) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// HTTP through blocking reqwest: a connect and a whole-request timeout, and retries (with a short
+/// pause) of transport errors and 5xx answers, which mirrors give under load and which a second try
+/// usually clears. A 4xx is final.
+pub struct HttpFetch {
+    client: reqwest::blocking::Client,
+    attempts: u32,
+    pause: Duration,
+}
+
+impl HttpFetch {
+    pub fn new(timeout: Duration, attempts: u32) -> Result<HttpFetch, FetchError> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .user_agent(concat!("kernel-crawler/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FetchError::Transport { url: String::new(), reason: e.to_string() })?;
+        Ok(HttpFetch { client, attempts: attempts.max(1), pause: Duration::from_millis(300) })
+    }
+
+    fn once(&self, url: &str, head: bool) -> Result<Vec<u8>, FetchError> {
+        let transport = |e: reqwest::Error| FetchError::Transport { url: url.to_owned(), reason: error_chain(&e) };
+        let req = if head { self.client.head(url) } else { self.client.get(url) };
+        let resp = req.send().map_err(transport)?;
+        let status = resp.status().as_u16();
+        match status {
+            200..=299 if head => Ok(Vec::new()),
+            200..=299 => Ok(resp.bytes().map_err(transport)?.to_vec()),
+            404 | 410 => Err(FetchError::NotFound { url: url.to_owned(), status }),
+            _ => Err(FetchError::Status { url: url.to_owned(), status }),
+        }
+    }
+}
+
+impl HttpFetch {
+    fn retried(&self, url: &str, head: bool) -> Result<Vec<u8>, FetchError> {
+        let mut attempt = 1;
+        loop {
+            match self.once(url, head) {
+                Err(e @ (FetchError::Transport { .. } | FetchError::Status { status: 500..=599, .. }))
+                    if attempt < self.attempts =>
+                {
+                    tracing::debug!(%url, attempt, error = %e, "retrying");
+                    std::thread::sleep(self.pause * attempt);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Fetch for HttpFetch {
+    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        self.retried(url, false)
+    }
+
+    fn exists(&self, url: &str) -> Result<bool, FetchError> {
+        match self.retried(url, true) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
+}
