@@ -11,6 +11,7 @@
 //! # Ok::<(), test_infra::Error>(())
 //! ```
 
+pub mod drivertest;
 pub mod initramfs;
 pub mod packages;
 pub mod vm;
