@@ -1,5 +1,7 @@
-//! Debian kernel packages by name: fetched with `apt-get download` into a cache, unpacked once.
+//! Debian kernel packages: by name (fetched with `apt-get download`) or by URL and sha256 (downloaded
+//! and verified), into a cache, unpacked once.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -196,4 +198,230 @@ pub fn kernel_headers(release: &str) -> Result<PathBuf, Error> {
         std::fs::write(&makefile, fixed)?;
     }
     Ok(kerneldir)
+}
+
+/// One entry of the crawler's `kernels/list/<arch>/images.json`: where the package holding a kernel's
+/// `vmlinuz` is, keyed there by the crawler's kernelrelease.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct KernelImage {
+    /// `uname -r` of the kernel, e.g. `6.1.0-47-amd64`.
+    pub uname: String,
+    /// The package's name, e.g. `linux-image-6.1.0-47-amd64-unsigned`.
+    pub package: String,
+    pub url: String,
+    pub sha256: String,
+}
+
+/// Reads `images.json` (`{"<kernelrelease>": {"uname", "package", "url", "sha256"}}`).
+pub fn read_images(path: &Path) -> Result<BTreeMap<String, KernelImage>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Tool {
+        what: format!("reading {}", path.display()),
+        detail: format!("{e} (run the kernel crawler to write it)"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Tool {
+        what: format!("parsing {}", path.display()),
+        detail: format!(
+            "{e}: expected {{\"<kernelrelease>\": {{\"uname\", \"package\", \"url\", \"sha256\"}}}}"
+        ),
+    })
+}
+
+/// The Debian mirror apt is configured with (its first non-security `URIs:` or `deb` line), or
+/// `$TEST_INFRA_MIRROR` when set. Nothing names a mirror host in this code: it is read at run time.
+pub fn apt_mirror() -> Result<String, Error> {
+    if let Some(m) = std::env::var_os("TEST_INFRA_MIRROR") {
+        return Ok(m.to_string_lossy().trim_end_matches('/').to_owned());
+    }
+    let mut texts = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut paths: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                texts.push(t);
+            }
+        }
+    }
+    if let Ok(t) = std::fs::read_to_string("/etc/apt/sources.list") {
+        texts.push(t);
+    }
+    texts
+        .iter()
+        .find_map(|t| mirror_in_sources(t))
+        .ok_or_else(|| Error::Tool {
+            what: "finding the Debian mirror".into(),
+            detail: "no URIs: or deb line in /etc/apt/sources.list{,.d}; set TEST_INFRA_MIRROR=http://.../debian".into(),
+        })
+}
+
+/// The first mirror URI in apt sources text (deb822 or one-line style) that is not a security archive.
+pub fn mirror_in_sources(text: &str) -> Option<String> {
+    let usable = |u: &&str| u.starts_with("http") && !u.trim_end_matches('/').ends_with("-security");
+    for line in text.lines().map(str::trim) {
+        let uri = if let Some(rest) = line.strip_prefix("URIs:") {
+            rest.split_whitespace().find(usable)
+        } else if let Some(rest) = line.strip_prefix("deb ") {
+            rest.split_whitespace().filter(|w| !w.starts_with('[')).find(usable)
+        } else {
+            None
+        };
+        if let Some(u) = uri {
+            return Some(u.trim_end_matches('/').to_owned());
+        }
+    }
+    None
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sha256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String, Error> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Downloads `url` into the cache once and returns the file, its sha256 checked against `sha256`. The
+/// body goes to a temporary file renamed into place only when complete and verified, so a broken or
+/// interrupted download leaves nothing that a later run would trust. A cached file is checked again.
+pub fn download_verified(url: &str, sha256: &str) -> Result<PathBuf, Error> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Write};
+    let want = sha256.trim().to_ascii_lowercase();
+    if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Tool {
+            what: format!("downloading {url}"),
+            detail: format!("'{sha256}' is not a sha256 (64 hex digits)"),
+        });
+    }
+    let dir = cache_dir().join("debs").join("by-sha256");
+    std::fs::create_dir_all(&dir)?;
+    let base = url
+        .rsplit('/')
+        .next()
+        .filter(|b| !b.is_empty())
+        .unwrap_or("package.deb");
+    let target = dir.join(format!("{}-{base}", &want[..16]));
+    if target.exists() {
+        if sha256_file(&target)? == want {
+            return Ok(target);
+        }
+        tracing::warn!(path = %target.display(), "cached download does not match its sha256; fetching again");
+        std::fs::remove_file(&target)?;
+    }
+    let fail = |detail: String| Error::Tool {
+        what: format!("downloading {url}"),
+        detail,
+    };
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .timeout(std::time::Duration::from_secs(900))
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut response = client
+        .get(url)
+        .send()
+        .map_err(|e| fail(format!("{e} (is the mirror reachable?)")))?;
+    if !response.status().is_success() {
+        return Err(fail(format!(
+            "HTTP {} (check the URL in images.json against the mirror)",
+            response.status()
+        )));
+    }
+    let partial = dir.join(format!(".{base}.{}.partial", std::process::id()));
+    let result = (|| -> Result<String, Error> {
+        let mut out = std::fs::File::create(&partial)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = response
+                .read(&mut buf)
+                .map_err(|e| fail(format!("the body broke off: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])?;
+        }
+        out.sync_all()?;
+        Ok(hex(&hasher.finalize()))
+    })();
+    let got = match result {
+        Ok(got) => got,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    if got != want {
+        let _ = std::fs::remove_file(&partial);
+        return Err(fail(format!(
+            "sha256 mismatch: expected {want}, got {got} (the mirror changed or the download is damaged; refresh images.json)"
+        )));
+    }
+    std::fs::rename(&partial, &target)?;
+    Ok(target)
+}
+
+impl Kernel {
+    /// The kernel whose `boot/vmlinuz-<uname>` is in the package at `url` (checked against `sha256`):
+    /// `linux-image-<uname>[-unsigned]`, or `linux-binary-<uname>` on 7.x, where `linux-image-` is an
+    /// empty metapackage.
+    pub fn from_package(uname: &str, url: &str, sha256: &str) -> Result<Kernel, Error> {
+        let _lock = CacheLock::take()?;
+        let deb = download_verified(url, sha256)?;
+        let key = &sha256.trim().to_ascii_lowercase()[..16];
+        let root = cache_dir().join("kernels").join(format!("{uname}-{key}"));
+        unpack(&[deb], &root)?;
+        let vmlinuz = find_vmlinuz(&root, uname)?.ok_or_else(|| Error::Tool {
+            what: format!("the package at {url}"),
+            detail: format!(
+                "has no vmlinuz-{uname}: is it the kernel image package (linux-image-{uname}-unsigned, or linux-binary-{uname} on 7.x) and not a metapackage?"
+            ),
+        })?;
+        Ok(Kernel {
+            release: uname.to_owned(),
+            vmlinuz,
+            root,
+        })
+    }
+
+    /// The kernel of an `images.json` entry.
+    pub fn from_image(image: &KernelImage) -> Result<Kernel, Error> {
+        Kernel::from_package(&image.uname, &image.url, &image.sha256)
+    }
+}
+
+/// `boot/vmlinuz-<uname>`, or wherever else in the unpacked tree a file of that name lies.
+fn find_vmlinuz(root: &Path, uname: &str) -> Result<Option<PathBuf>, Error> {
+    let name = format!("vmlinuz-{uname}");
+    let boot = root.join("boot").join(&name);
+    if boot.is_file() {
+        return Ok(Some(boot));
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() && entry.file_name().to_string_lossy() == name {
+                return Ok(Some(entry.path()));
+            }
+        }
+    }
+    Ok(None)
 }
