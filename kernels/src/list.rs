@@ -222,6 +222,11 @@ fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), ListErr
         .tempfile_in(&dir)
         .map_err(werr)?;
     tmp.write_all(&text).map_err(werr)?;
+    // Temporary files are created private; the list is for everyone to read, as a plain write would be.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(werr)?;
+    }
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(())
@@ -283,6 +288,9 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, ["list.json"]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
     }
 
     #[test]
