@@ -23,15 +23,35 @@
 #include <linux/cred.h>
 #include <linux/bpf.h>
 #include <net/sock.h>
-#define KREAD BPF_PROBE_READ
 #else
 #include "vmlinux_min.h"
-#define KREAD BPF_CORE_READ
 #endif
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+
+#ifndef PPM_KERNEL_HEADERS
+#define KREAD BPF_CORE_READ
+#elif defined(BPF_PROBE_READ)
+#define KREAD BPF_PROBE_READ
+#else
+/*
+ * libbpf 0.3 (bullseye's) has no BPF_PROBE_READ: the same chain of plain kernel reads, one hop per
+ * field, for the up to three hops this probe follows. The cast drops a const the field's type may carry
+ * (task_struct's cred), as libbpf's own macro does.
+ */
+#define KREAD_1(src, a)							\
+	({								\
+		typeof((src)->a) __v;					\
+		bpf_probe_read_kernel((void *)&__v, sizeof(__v), &(src)->a); \
+		__v;							\
+	})
+#define KREAD_2(src, a, b) KREAD_1(KREAD_1(src, a), b)
+#define KREAD_3(src, a, b, c) KREAD_1(KREAD_2(src, a, b), c)
+#define KREAD_N(_1, _2, _3, n, ...) KREAD_##n
+#define KREAD(src, ...) KREAD_N(__VA_ARGS__, 3, 2, 1, 0)(src, __VA_ARGS__)
+#endif
 
 #define PPM_NO_LINUX_TYPES
 #include "../driver/ppm_events_public.h"

@@ -14,6 +14,7 @@
 #include <linux/device.h>
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
+#include <linux/slab.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
 #include <linux/sched.h>
