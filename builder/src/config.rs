@@ -337,9 +337,10 @@ impl Layer {
             .clone()
             .map(Scalar::into_text)
             .unwrap_or_else(|| "master".to_owned());
-        if !(driver_version == "master" || is_sha1(&driver_version) || is_semver(&driver_version)) {
+        if !(driver_version == "master" || is_sha1(&driver_version) || is_semver(&driver_version) || is_ref_name(&driver_version)) {
             errors.push(format!(
-                "driverversion `{driver_version}` must be master, a git commit (40 hex digits) or a version tag like 0.1.0"
+                "driverversion `{driver_version}` must be master, a git commit (40 hex digits), a version tag like 0.1.0 \
+                 or a branch or tag name (letters, digits, `.`, `_`, `-`, `+`, `/`)"
             ));
         }
 
@@ -453,6 +454,19 @@ fn is_sha1(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A branch or tag name as git allows it, limited to what is safe in the build script's command lines.
+fn is_ref_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+/".contains(&b))
+        && !s.starts_with(['-', '/', '.'])
+        && !s.ends_with(['/', '.'])
+        && !s.ends_with(".lock")
+        && !s.contains("..")
+        && !s.contains("//")
+        && !s.contains("/.")
+}
+
 fn is_semver(s: &str) -> bool {
     let core = s.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<_> = core.split('.').collect();
@@ -549,14 +563,14 @@ kernelurls: ["http://127.0.0.1:1/a.deb", "http://127.0.0.1:1/b.deb,http://127.0.
         let errors = invalid(Layer {
             target: Some("windows".into()),
             output: Some(OutputLayer { module: Some("/tmp/x.so".into()), probe: None }),
-            driverversion: Some(Scalar::Text("latest".into())),
+            driverversion: Some(Scalar::Text("no spaces; allowed".into())),
             architecture: Some("riscv".into()),
             ..Layer::default()
         });
         let all = errors.join("\n");
         assert!(all.contains("no builder found for target `windows`"), "{all}");
         assert!(all.contains("must end with .ko"), "{all}");
-        assert!(all.contains("driverversion `latest`"), "{all}");
+        assert!(all.contains("driverversion `no spaces; allowed`"), "{all}");
         assert!(all.contains("architecture `riscv`"), "{all}");
         assert!(all.contains("kernelrelease is required"), "{all}");
     }

@@ -649,11 +649,11 @@ mod tests {
             );
             out.extend_from_slice(name.as_bytes());
             out.push(0);
-            while out.len() % 4 != 0 {
+            while !out.len().is_multiple_of(4) {
                 out.push(0);
             }
             out.extend_from_slice(body);
-            while out.len() % 4 != 0 {
+            while !out.len().is_multiple_of(4) {
                 out.push(0);
             }
         }

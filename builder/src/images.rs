@@ -13,6 +13,8 @@ use serde::Deserialize;
 use crate::kernelrelease::Arch;
 use crate::targets::GccVersion;
 
+pub use crate::apt::{apt_mirror, AptMirror};
+
 /// One gcc of one image: images with several compilers appear once per compiler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
@@ -133,50 +135,95 @@ pub fn choose<'a>(images: &'a [Image], target: &str, wanted: GccVersion) -> Opti
         .or_else(|| images.iter().find(|i| i.gcc == *best))
 }
 
-/// What `driverkit images build` puts into an image.
-pub struct ImageRecipe {
-    pub suite: &'static str,
-    pub mirror: String,
-    pub gccs: Vec<GccVersion>,
-    pub packages: Vec<&'static str>,
-}
+/// The Debian suites builder images are made from, each with the two gccs it carries. The sets are
+/// disjoint, so a gcc major names one suite: the kernel's own compiler brings the image of the suite
+/// the kernel was built in, whose glibc its `linux-kbuild` helper binaries were linked against.
+pub const SUITES: &[(&str, [u64; 2])] = &[
+    ("bullseye", [10, 9]),
+    ("bookworm", [12, 11]),
+    ("trixie", [14, 13]),
+    ("sid", [16, 15]),
+];
 
-impl Default for ImageRecipe {
-    fn default() -> Self {
-        ImageRecipe {
-            suite: "bookworm",
-            mirror: "http://deb.debian.org/debian".into(),
-            gccs: vec![GccVersion(12, 0, 0), GccVersion(11, 0, 0)],
-            packages: vec![
-                "gcc", "gcc-11", "gcc-12", "make", "cmake", "clang", "llvm", "kmod", "libelf-dev", "dwarves",
-                "bc", "flex", "bison", "libssl-dev", "xz-utils", "zstd", "binutils", "cpio", "rsync", "file",
-                "python3", "ca-certificates", "curl", "libbpf-dev",
-            ],
-        }
-    }
+/// The tools every image has besides its gccs (driverkit's recipe and `make bpf` need them).
+const TOOLS: &[&str] = &[
+    "gcc", "make", "cmake", "clang", "llvm", "kmod", "libelf-dev", "dwarves", "bc", "flex", "bison",
+    "libssl-dev", "xz-utils", "zstd", "binutils", "cpio", "rsync", "file", "python3", "ca-certificates",
+    "curl", "libbpf-dev",
+];
+
+/// What `driverkit images build` puts into an image.
+#[derive(Debug, Clone)]
+pub struct ImageRecipe {
+    pub suite: String,
+    pub mirror: String,
+    /// The keyring debootstrap checks the suite's Release with (`None`: debootstrap's default).
+    pub keyring: Option<PathBuf>,
+    pub gccs: Vec<GccVersion>,
+    pub packages: Vec<String>,
 }
 
 impl ImageRecipe {
+    /// The recipe of one of [`SUITES`], downloading from `mirror`.
+    pub fn for_suite(suite: &str, mirror: &str) -> Option<ImageRecipe> {
+        let (name, gccs) = SUITES.iter().find(|(name, _)| *name == suite)?;
+        let mut packages: Vec<String> = TOOLS.iter().map(|t| (*t).to_owned()).collect();
+        packages.extend(gccs.iter().map(|g| format!("gcc-{g}")));
+        Some(ImageRecipe {
+            suite: (*name).to_owned(),
+            mirror: mirror.trim_end_matches('/').to_owned(),
+            keyring: None,
+            gccs: gccs.iter().map(|g| GccVersion(*g, 0, 0)).collect(),
+            packages,
+        })
+    }
+
+    /// Every suite's recipe.
+    pub fn all(mirror: &str) -> Vec<ImageRecipe> {
+        SUITES.iter().filter_map(|(suite, _)| ImageRecipe::for_suite(suite, mirror)).collect()
+    }
+
     /// Names what goes into the image, so an image made from an older recipe is recognised and remade.
+    /// The mirror is left out: any mirror of the same suite gives the same image.
     pub fn fingerprint(&self) -> String {
         let text = format!("{} {} {:?}", self.suite, self.packages.join(","), self.gccs);
         crate::outputs::digest(text.as_bytes())[..16].to_owned()
     }
+
+    /// The image's tag in driverkit's scheme: `any-x86_64_gcc12.0.0_gcc11.0.0-<tag>`.
+    pub fn tag(&self, arch: Arch, tag: &str) -> String {
+        tag_for("any", arch, &self.gccs, tag)
+    }
+}
+
+/// The names `driverkit images build` gives, for choosing without an engine to look at (a cluster
+/// pulls its images itself).
+pub fn built_names(repos: &[String], arch: Arch, tag: &str) -> Vec<String> {
+    let recipes = ImageRecipe::all("");
+    repos
+        .iter()
+        .flat_map(|repo| recipes.iter().map(move |r| format!("{}:{}", normalize_repo(repo), r.tag(arch, tag))))
+        .collect()
 }
 
 /// The label an image carries with its recipe's fingerprint.
 pub const RECIPE_LABEL: &str = "driverkit.recipe";
+/// The label naming the Debian suite an image was made from.
+pub const SUITE_LABEL: &str = "driverkit.suite";
 
 /// Makes the root filesystem of a builder image in `rootfs` with debootstrap, with driverkit's
 /// `/usr/bin/gcc-<X.Y.Z>` links.
 pub fn debootstrap(recipe: &ImageRecipe, rootfs: &Path, log: &Path) -> Result<(), ImageError> {
     let log_file = std::fs::File::create(log).map_err(|e| ImageError::Build(format!("{}: {e}", log.display())))?;
     let err_file = log_file.try_clone().map_err(|e| ImageError::Build(e.to_string()))?;
-    tracing::info!(suite = recipe.suite, dir = %rootfs.display(), log = %log.display(), "debootstrap (about a minute)");
-    let status = Command::new("debootstrap")
-        .arg("--variant=minbase")
-        .arg(format!("--include={}", recipe.packages.join(",")))
-        .arg(recipe.suite)
+    tracing::info!(suite = %recipe.suite, mirror = %recipe.mirror, dir = %rootfs.display(), log = %log.display(), "debootstrap (a few minutes)");
+    let mut command = Command::new("debootstrap");
+    command.arg("--variant=minbase").arg(format!("--include={}", recipe.packages.join(",")));
+    if let Some(keyring) = &recipe.keyring {
+        command.arg(format!("--keyring={}", keyring.display()));
+    }
+    let status = command
+        .arg(&recipe.suite)
         .arg(rootfs)
         .arg(&recipe.mirror)
         .stdout(log_file)
@@ -184,8 +231,20 @@ pub fn debootstrap(recipe: &ImageRecipe, rootfs: &Path, log: &Path) -> Result<()
         .status()
         .map_err(|e| ImageError::Build(format!("running debootstrap ({e}); install it with `apt-get install debootstrap`")))?;
     if !status.success() {
-        let tail = tail_of(log, 15);
-        return Err(ImageError::Build(format!("debootstrap failed ({status}); last lines of {}:\n{tail}", log.display())));
+        let mut tail = tail_of(log, 15);
+        if tail.contains("NO_PUBKEY") || tail.contains("unknown key") || tail.contains("Release signed by") {
+            tail.push_str(&format!(
+                "\nthe host's keyring lacks the key {} is signed with: unpack a newer debian-archive-keyring .deb \
+                 (`dpkg-deb -x`) and pass --keyring DIR/usr/share/keyrings/debian-archive-keyring.gpg",
+                recipe.suite
+            ));
+        }
+        return Err(ImageError::Build(format!(
+            "debootstrap of {} from {} failed ({status}); last lines of {}:\n{tail}",
+            recipe.suite,
+            recipe.mirror,
+            log.display()
+        )));
     }
     for gcc in &recipe.gccs {
         let link = rootfs.join(format!("usr/bin/gcc-{gcc}"));
@@ -268,7 +327,7 @@ pub mod docker {
     }
 
     /// `docker import` of a root filesystem directory as `repo:tag`.
-    pub async fn import(docker: &Docker, rootfs: &Path, repo: &str, tag: &str, fingerprint: &str) -> Result<(), ImageError> {
+    pub async fn import(docker: &Docker, rootfs: &Path, repo: &str, tag: &str, labels: &[(&str, &str)]) -> Result<(), ImageError> {
         let tarball = rootfs.with_extension("tar");
         let status = Command::new("tar")
             .arg("-C")
@@ -289,7 +348,7 @@ pub mod docker {
             .from_src("-")
             .repo(normalize_repo(repo))
             .tag(tag)
-            .changes(vec![format!("LABEL {RECIPE_LABEL}={fingerprint}")])
+            .changes(labels.iter().map(|(k, v)| format!("LABEL {k}={v}")).collect())
             .build();
         let mut progress = docker.create_image(Some(options), Some(body), None);
         let mut result = Ok(());

@@ -146,6 +146,73 @@ impl fmt::Display for KernelRelease {
     }
 }
 
+/// A Debian kernel name, in either of its forms: the ABI form `uname -r` prints (`6.1.0-47-amd64`,
+/// `6.12.95+deb12-cloud-amd64`) or kernel-crawler's package-version form (`6.1.170-3-amd64`,
+/// `6.12.95-1~bpo12+1-cloud-amd64`, `7.2.13-1-amd64`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebianName {
+    pub version: (u64, u64, u64),
+    /// `-47` or `+deb12` (ABI form), `-3` or `-1~bpo12+1` (package-version form).
+    pub middle: String,
+    /// `amd64`, `cloud-amd64`, `rt-arm64`.
+    pub flavour: String,
+}
+
+static DEBIAN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d+)\.(\d+)(?:\.(\d+))?(\+deb\d+|-[^-]+)-([0-9a-z]+(?:-[0-9a-z]+)*)$").expect("the Debian name pattern compiles")
+});
+
+impl DebianName {
+    pub fn parse(release: &str) -> Option<DebianName> {
+        let caps = DEBIAN_NAME.captures(release)?;
+        let number = |i: usize| caps.get(i).map_or(Some(0), |m| m.as_str().parse().ok());
+        Some(DebianName {
+            version: (number(1)?, number(2)?, number(3)?),
+            middle: caps[4].to_owned(),
+            flavour: caps[5].to_owned(),
+        })
+    }
+
+    /// kernel-crawler's form: a Debian package revision after a real patch level (the ABI form's
+    /// old style has patch level 0, its new style `+debNN`).
+    pub fn is_package_version(&self) -> bool {
+        self.middle.starts_with('-') && self.version.2 != 0
+    }
+
+    /// The package version of a package-version name: `6.12.95-1~bpo12+1`.
+    pub fn package_version(&self) -> String {
+        let (a, b, c) = self.version;
+        format!("{a}.{b}.{c}{}", self.middle)
+    }
+}
+
+/// Whether `configured`, a Debian kernel named in kernel-crawler's package-version form, is the
+/// kernel whose headers say they are `headers_release` (their `include/config/kernel.release`): the
+/// same series and flavour; the same patch level when the ABI name carries one (`+debNN`); and, when
+/// `header_urls` name the headers package (`linux-headers-<headers_release>_<version>_<arch>.deb`),
+/// its version is exactly the configured one.
+pub fn debian_names_same_kernel(configured: &str, headers_release: &str, header_urls: &[String]) -> bool {
+    let (Some(config), Some(headers)) = (DebianName::parse(configured), DebianName::parse(headers_release)) else {
+        return false;
+    };
+    if !config.is_package_version() || headers.is_package_version() {
+        return false;
+    }
+    let (cv, hv) = (config.version, headers.version);
+    let patch_agrees = if headers.middle.starts_with("+deb") { hv.2 == cv.2 } else { hv.2 == 0 };
+    if (cv.0, cv.1) != (hv.0, hv.1) || config.flavour != headers.flavour || !patch_agrees {
+        return false;
+    }
+    let prefix = format!("linux-headers-{headers_release}_");
+    let named = header_urls.iter().find_map(|url| {
+        let file = url.split(['#', '?']).next().unwrap_or(url).rsplit('/').next().unwrap_or("");
+        let file = file.replace("%2B", "+").replace("%2b", "+").replace("%7E", "~").replace("%7e", "~");
+        let rest = file.strip_prefix(&prefix)?;
+        rest.split_once('_').map(|(version, _)| version.to_owned())
+    });
+    named.is_none_or(|version| version == config.package_version())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +263,61 @@ mod tests {
     fn garbage_is_refused_with_an_example() {
         let err = KernelRelease::parse("latest", Arch::Amd64, "1").expect_err("not a release");
         assert!(err.to_string().contains("6.1.0-47-amd64"), "{err}");
+    }
+
+    #[test]
+    fn kernel_crawler_names_parse() {
+        let k = kr("6.12.95-1~bpo12+1-cloud-amd64");
+        assert_eq!(k.version(), (6, 12, 95));
+        assert_eq!(k.full_extraversion, "-1~bpo12+1-cloud-amd64");
+        assert_eq!(k.to_string(), "6.12.95-1~bpo12+1-cloud-amd64");
+        assert_eq!(kr("7.2.13-1-amd64").version(), (7, 2, 13));
+        assert_eq!(kr("6.1.170-3-rt-amd64").extraversion, "3-rt-amd64");
+        let name = DebianName::parse("6.12.95-1~bpo12+1-cloud-amd64").expect("parses");
+        assert_eq!((name.middle.as_str(), name.flavour.as_str()), ("-1~bpo12+1", "cloud-amd64"));
+        assert!(name.is_package_version());
+        assert_eq!(name.package_version(), "6.12.95-1~bpo12+1");
+        let abi = DebianName::parse("7.2.13+deb14-amd64").expect("parses");
+        assert_eq!((abi.version, abi.middle.as_str(), abi.flavour.as_str()), ((7, 2, 13), "+deb14", "amd64"));
+        assert!(!abi.is_package_version());
+        assert!(!DebianName::parse("6.1.0-47-amd64").expect("parses").is_package_version());
+        assert_eq!(DebianName::parse("latest"), None);
+    }
+
+    #[test]
+    fn crawler_names_match_the_headers_release_they_are_for() {
+        let same = |c: &str, h: &str| debian_names_same_kernel(c, h, &[]);
+        // The three forms kernel-crawler writes, against what their headers say.
+        assert!(same("6.1.170-3-amd64", "6.1.0-47-amd64"));
+        assert!(same("6.12.95-1~bpo12+1-cloud-amd64", "6.12.95+deb12-cloud-amd64"));
+        assert!(same("7.2.13-1-amd64", "7.2.13+deb14-amd64"));
+        assert!(same("6.1.170-3-rt-amd64", "6.1.0-47-rt-amd64"));
+        // Another flavour, series or patch level is another kernel.
+        assert!(!same("6.12.95-1~bpo12+1-cloud-amd64", "6.12.95+deb12-amd64"));
+        assert!(!same("6.1.170-3-amd64", "6.1.0-47-cloud-amd64"));
+        assert!(!same("6.12.95-1~bpo12+1-amd64", "6.12.117+deb12-amd64"));
+        assert!(!same("6.1.170-3-amd64", "6.12.95+deb12-amd64"));
+        // Names in ABI form are compared as they are, not as aliases.
+        assert!(!same("6.1.0-99-amd64", "6.1.0-47-amd64"));
+        assert!(!same("6.12.95+deb12-amd64", "6.12.95+deb12-amd64"));
+        assert!(!same("garbage", "6.1.0-47-amd64"));
+    }
+
+    #[test]
+    fn the_headers_package_version_must_be_the_configured_one() {
+        let urls = |file: &str| {
+            vec![
+                format!("http://mirror.example/debian/pool/main/l/linux/{file}"),
+                "http://mirror.example/debian/pool/main/l/linux/linux-kbuild-6.1_6.1.170-3_amd64.deb".to_owned(),
+            ]
+        };
+        let ok = urls("linux-headers-6.1.0-47-amd64_6.1.170-3_amd64.deb");
+        assert!(debian_names_same_kernel("6.1.170-3-amd64", "6.1.0-47-amd64", &ok));
+        let older = urls("linux-headers-6.1.0-47-amd64_6.1.168-1_amd64.deb");
+        assert!(!debian_names_same_kernel("6.1.170-3-amd64", "6.1.0-47-amd64", &older));
+        // URL-escaped `+` and `~`, and a pinned checksum after `#`.
+        let bpo = urls("linux-headers-6.12.95%2Bdeb12-cloud-amd64_6.12.95-1%7Ebpo12%2B1_amd64.deb#sha256=00");
+        assert!(debian_names_same_kernel("6.12.95-1~bpo12+1-cloud-amd64", "6.12.95+deb12-cloud-amd64", &bpo));
+        assert!(!debian_names_same_kernel("6.12.95-2~bpo12+1-cloud-amd64", "6.12.95+deb12-cloud-amd64", &bpo));
     }
 }

@@ -6,6 +6,7 @@
 //! [`images`] (the builder image with the right gcc) → [`script`] (driverkit's recipe) →
 //! [`executor`] (Docker or the host) → [`outputs`] (written with a `.sha256`, vermagic checked).
 
+pub mod apt;
 pub mod config;
 pub mod executor;
 pub mod headers;
@@ -15,3 +16,4 @@ pub mod outputs;
 pub mod script;
 pub mod source;
 pub mod targets;
+pub mod toolchain;

@@ -8,11 +8,11 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use builder::config::{default_config_file, BuildConfig, Layer, OutputLayer, Scalar};
-use builder::executor::{self, docker::Toolchain, BuildError};
-use builder::images::{self, ImageError, ImageRecipe};
+use builder::executor;
+use builder::images::{self, ImageRecipe};
 use builder::kernelrelease::Arch;
 use builder::source::Source;
-use builder::targets::GccVersion;
+use builder::toolchain;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -21,8 +21,11 @@ Examples:
       --moduledrivername scap --moduledevicename scap --src-dir .
   # The same from a driverkit config file (test-infra's layout):
   driverkit docker -c config/0.1.0/x86_64/debian_6.1.0-47-amd64_1.yaml
-  # Make the builder image first (no registry is needed):
+  # Make the builder images first, one per Debian suite (no registry is needed; the mirror is
+  # read from apt's sources):
   driverkit images build
+  # Only the bookworm and trixie images, from another mirror, remade even if they exist:
+  driverkit images build --suite bookworm --suite trixie --mirror http://mirror.example/debian --force
   # Build on this host with its own toolchain, against headers already unpacked:
   driverkit local -c build.yaml --kerneldir /usr/src/linux-headers-6.1.0-47-amd64
 
@@ -101,8 +104,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImagesAction {
-    /// Make a builder image locally: debootstrap Debian bookworm with gcc 11 and 12, make, cmake,
-    /// clang/llvm, kmod, libelf, pahole; then import it into the Docker engine
+    /// Make the builder images locally, one per Debian suite (bullseye: gcc 10 and 9, bookworm: 12
+    /// and 11, trixie: 14 and 13, sid: 16 and 15), each a debootstrap of its suite with make, cmake,
+    /// clang/llvm, kmod, libelf, pahole, imported into the Docker engine. An image made from the same
+    /// recipe is kept.
+    #[command(after_help = EXAMPLES)]
     Build {
         /// Repository part of the image name
         #[arg(long, default_value = builder::config::DEFAULT_BUILDER_REPO)]
@@ -110,9 +116,15 @@ enum ImagesAction {
         /// Tag suffix (driverkit's `latest`, `master` or a version)
         #[arg(long, default_value = "latest")]
         tag: String,
-        /// Debian mirror debootstrap downloads from
-        #[arg(long, default_value = "http://deb.debian.org/debian")]
-        mirror: String,
+        /// Debian mirror debootstrap downloads from (default: the one in apt's sources)
+        #[arg(long, value_name = "URL")]
+        mirror: Option<String>,
+        /// Only this suite's image (repeatable; default all: bullseye, bookworm, trixie, sid)
+        #[arg(long = "suite", value_name = "NAME")]
+        suites: Vec<String>,
+        /// Keyring debootstrap verifies the suite with (default: the host's debian-archive-keyring)
+        #[arg(long, value_name = "FILE")]
+        keyring: Option<PathBuf>,
         /// Rebuild even when the image exists
         #[arg(long)]
         force: bool,
@@ -291,10 +303,10 @@ fn run(cli: Cli) -> Result<()> {
             let source = options.source(&build)?;
             let rt = runtime()?;
             let docker = images::docker::connect()?;
-            let tools = rt.block_on(choose_toolchain(Some(&docker), &build, false))?;
-            tracing::info!(image = %tools.image, cc = %tools.cc, "builder image chosen");
             let cache = executor::cache_dir();
             let prepared = executor::prepare(&build, &source, &cache, None)?;
+            // The headers name the kernel's compiler: the image is chosen once they are unpacked.
+            let tools = rt.block_on(toolchain::choose(Some(&docker), &build, Some(&prepared.kerneldir), false))?;
             if build.dry_run {
                 return dry_run(&build, &prepared, &tools.cc);
             }
@@ -321,8 +333,6 @@ fn run(cli: Cli) -> Result<()> {
             let source = options.source(&build)?;
             let rt = runtime()?;
             let docker = images::docker::connect().ok();
-            let tools = rt.block_on(choose_toolchain(docker.as_ref(), &build, true))?;
-            tracing::info!(image = %tools.image, cc = %tools.cc, "builder image chosen");
             // The cluster is found before anything is downloaded for it.
             let client = match build.dry_run {
                 true => None,
@@ -330,6 +340,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let cache = executor::cache_dir();
             let prepared = executor::prepare(&build, &source, &cache, None)?;
+            let tools = rt.block_on(toolchain::choose(docker.as_ref(), &build, Some(&prepared.kerneldir), true))?;
             let Some(client) = client else {
                 return dry_run(&build, &prepared, &tools.cc);
             };
@@ -339,8 +350,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Images { action: None, options } => list_images(&options),
-        Command::Images { action: Some(ImagesAction::Build { repo, tag, mirror, force }), .. } => {
-            build_image(&repo, &tag, &mirror, force)
+        Command::Images { action: Some(ImagesAction::Build { repo, tag, mirror, suites, keyring, force }), .. } => {
+            build_images(&repo, &tag, mirror, &suites, keyring, force)
         }
     }
 }
@@ -380,54 +391,6 @@ fn report(report: executor::Report) {
     }
 }
 
-/// The image and compiler, by driverkit's rules: a custom `builderimage` is used as given with the
-/// gcc the kernel wants; otherwise the best local image of the configured repositories. A cluster
-/// pulls images itself: for it, with no local image to look at, the names `driverkit images build`
-/// gives are chosen from.
-async fn choose_toolchain(docker: Option<&bollard::Docker>, build: &BuildConfig, for_cluster: bool) -> Result<Toolchain, BuildError> {
-    let wanted = build
-        .gcc_version
-        .or_else(|| build.target.gcc_version(&build.kernel))
-        .unwrap_or_else(|| GccVersion::default_for(&build.kernel));
-    let (custom, tag) = match build.builder_image.as_deref() {
-        Some(img) if img == "auto" || img.starts_with("auto:") => (None, img.strip_prefix("auto:").unwrap_or("latest")),
-        Some(img) => (Some(img), "latest"),
-        None => (None, "latest"),
-    };
-    if let Some(image) = custom {
-        return Ok(Toolchain { image: image.to_owned(), cc: format!("/usr/bin/gcc-{wanted}") });
-    }
-    let mut available = match docker {
-        Some(docker) => match images::docker::available(docker, &build.builder_repos, &build.target_name, build.arch, tag).await {
-            Ok(found) => found,
-            Err(_) if for_cluster => Vec::new(),
-            Err(e) => return Err(e.into()),
-        },
-        None => Vec::new(),
-    };
-    if available.is_empty() && for_cluster {
-        let recipe = ImageRecipe::default();
-        let names: Vec<String> = build
-            .builder_repos
-            .iter()
-            .map(|repo| format!("{}:{}", images::normalize_repo(repo), images::tag_for("any", build.arch, &recipe.gccs, tag)))
-            .collect();
-        available = images::parse_tags(&names, &build.builder_repos, &build.target_name, build.arch, tag);
-    }
-    if let Some(forced) = build.gcc_version {
-        available.retain(|i| i.gcc == forced);
-    }
-    let image = images::choose(&available, &build.target_name, wanted).ok_or_else(|| ImageError::None {
-        arch: build.arch.non_deb(),
-        tag: tag.to_owned(),
-        repos: build.builder_repos.join(", "),
-    })?;
-    if image.gcc != wanted {
-        tracing::info!(wanted = %wanted, using = %image.gcc, "no image has the gcc this kernel prefers; using the nearest older one");
-    }
-    Ok(Toolchain { image: image.name.clone(), cc: format!("/usr/bin/gcc-{}", image.gcc) })
-}
-
 fn list_images(options: &BuildOptions) -> Result<()> {
     let layer = options.merged()?;
     let repos = layer.builderrepo.clone().unwrap_or_else(|| vec![builder::config::DEFAULT_BUILDER_REPO.to_owned()]);
@@ -455,29 +418,56 @@ fn list_images(options: &BuildOptions) -> Result<()> {
     Ok(())
 }
 
-fn build_image(repo: &str, tag: &str, mirror: &str, force: bool) -> Result<()> {
-    let recipe = ImageRecipe { mirror: mirror.to_owned(), ..ImageRecipe::default() };
-    let image_tag = images::tag_for("any", Arch::host(), &recipe.gccs, tag);
-    let name = format!("{}:{image_tag}", images::normalize_repo(repo));
+/// Makes the images of `suites` (all when empty), in order; one failing stops the rest, since the
+/// cause (mirror, keyring, disk) is usually shared.
+fn build_images(repo: &str, tag: &str, mirror: Option<String>, suites: &[String], keyring: Option<PathBuf>, force: bool) -> Result<()> {
+    let mirror = match mirror {
+        Some(m) => m,
+        None => images::apt_mirror()?.debian,
+    };
+    let known: Vec<&str> = images::SUITES.iter().map(|(s, _)| *s).collect();
+    let wanted: Vec<&str> = if suites.is_empty() { known.clone() } else { suites.iter().map(String::as_str).collect() };
+    let mut recipes = Vec::new();
+    for suite in wanted {
+        let mut recipe = ImageRecipe::for_suite(suite, &mirror)
+            .with_context(|| format!("no builder image recipe for suite `{suite}`: use one of {}", known.join(", ")))?;
+        recipe.keyring = keyring.clone();
+        recipes.push(recipe);
+    }
     let rt = runtime()?;
     let docker = images::docker::connect()?;
+    for (n, recipe) in recipes.iter().enumerate() {
+        tracing::info!(suite = %recipe.suite, "image {} of {}", n + 1, recipes.len());
+        build_image(&rt, &docker, repo, tag, recipe, force)?;
+    }
+    Ok(())
+}
+
+fn build_image(rt: &tokio::runtime::Runtime, docker: &bollard::Docker, repo: &str, tag: &str, recipe: &ImageRecipe, force: bool) -> Result<()> {
+    let image_tag = recipe.tag(Arch::host(), tag);
+    let name = format!("{}:{image_tag}", images::normalize_repo(repo));
     let fingerprint = recipe.fingerprint();
-    match rt.block_on(images::docker::recipe_of(&docker, &name)) {
+    match rt.block_on(images::docker::recipe_of(docker, &name)) {
         Some(Some(made)) if made == fingerprint && !force => {
+            tracing::info!(image = %name, suite = %recipe.suite, "exists with the same recipe: not rebuilt (use --force to rebuild)");
             println!("{name} exists (use --force to rebuild)");
             return Ok(());
         }
         Some(_) if !force => tracing::info!(image = %name, "the image was made from another recipe: making it again"),
-        _ => {}
+        Some(_) => tracing::info!(image = %name, "--force: making it again"),
+        None => {}
     }
     let cache = executor::cache_dir();
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let work = tempfile::Builder::new().prefix("image-").tempdir_in(&cache)?;
     let rootfs = work.path().join("rootfs");
-    let log = cache.join("images-build.log");
-    images::debootstrap(&recipe, &rootfs, &log)?;
-    tracing::info!(image = %name, "importing into the Docker engine");
-    rt.block_on(images::docker::import(&docker, &rootfs, images::normalize_repo(repo), &image_tag, &fingerprint))?;
+    let log = cache.join(format!("images-build-{}.log", recipe.suite));
+    let started = std::time::Instant::now();
+    images::debootstrap(recipe, &rootfs, &log)?;
+    tracing::info!(image = %name, secs = started.elapsed().as_secs(), "debootstrap done; importing into the Docker engine");
+    let labels = [(images::RECIPE_LABEL, fingerprint.as_str()), (images::SUITE_LABEL, recipe.suite.as_str())];
+    rt.block_on(images::docker::import(docker, &rootfs, images::normalize_repo(repo), &image_tag, &labels))?;
+    tracing::info!(image = %name, secs = started.elapsed().as_secs(), "image made");
     println!("{name}");
     Ok(())
 }

@@ -33,6 +33,8 @@ struct Data<'a> {
     driver_name: &'a str,
     device_name: &'a str,
     driver_version: &'a str,
+    /// The version as the recipe's `sed s/.../.../` replacement takes it (a branch's `/` escaped).
+    driver_version_sed: String,
     cc: &'a str,
     build_module: bool,
     module_path: String,
@@ -75,6 +77,7 @@ pub fn render(build: &BuildConfig, layout: &Layout<'_>) -> Result<String, handle
         driver_name: &build.driver_name,
         device_name: &build.device_name,
         driver_version: &build.driver_version,
+        driver_version_sed: build.driver_version.replace('/', "\\/"),
         cc: layout.cc,
         build_module: build.output_module.is_some(),
         module_path: layout.driver_dir.join(module_in_tree(&build.driver_name)).display().to_string(),
@@ -115,5 +118,33 @@ mod tests {
         assert!(script.contains("make CC=/usr/bin/gcc-12.0.0 driver\nstrip -g /tmp/driver/build/driver/scap.ko\n"));
         assert!(!script.contains("\nmake bpf"), "no probe was asked for:\n{script}");
         assert!(!script.contains("preparation of the kernel tree"), "debian's tree is fixed on the host:\n{script}");
+    }
+
+    #[test]
+    fn a_branch_driverversion_survives_the_recipes_sed() {
+        let build = Layer::from_yaml(
+            "kernelrelease: 6.1.0-47-amd64\ntarget: debian\ndriverversion: feature/new-probe\noutput:\n  module: /tmp/x/scap.ko\n",
+        )
+        .expect("yaml")
+        .into_build()
+        .expect("a branch is a valid driverversion");
+        let layout = Layout {
+            driver_dir: Path::new("/tmp/driver"),
+            kerneldir: Path::new("/tmp/kernel"),
+            kernel_config: None,
+            cc: "/usr/bin/gcc-12.0.0",
+            tree_is_ready: false,
+        };
+        let script = render(&build, &layout).expect("renders");
+        assert!(script.contains("-DDRIVER_VERSION=feature/new-probe \\"), "{script}");
+        let sed = script.lines().find(|l| l.trim_start().starts_with("sed -i")).expect("the sed line").trim().to_owned();
+        // The line as the recipe runs it, on a copy of the header it edits.
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("driver/src")).expect("mkdir");
+        std::fs::write(dir.path().join("driver/src/driver_config.h"), "#define DRIVER_COMMIT \"\"\n").expect("write");
+        let out = std::process::Command::new("sh").arg("-c").arg(&sed).current_dir(dir.path()).output().expect("sh");
+        assert!(out.status.success(), "{sed}: {}", String::from_utf8_lossy(&out.stderr));
+        let header = std::fs::read_to_string(dir.path().join("driver/src/driver_config.h")).expect("read");
+        assert_eq!(header, "#define DRIVER_COMMIT \"feature/new-probe\"\n");
     }
 }

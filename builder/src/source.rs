@@ -29,7 +29,8 @@ const SKIPPED: &[&str] = &[".git", "target", ".cache", "build", "fuzz"];
 
 impl Source {
     /// `driverversion` of the repository holding `repo`: `master` is the checked-out head, a version
-    /// is tried as a tag with and without a leading `v`, anything else as a commit.
+    /// is tried as a tag with and without a leading `v`, then as a branch; anything else as a branch
+    /// (local, then `origin`'s), a tag, then a commit.
     pub fn from_version(repo: &Path, version: &str) -> Result<Source, SourceError> {
         let toplevel = git(repo, &["rev-parse", "--show-toplevel"])
             .map_err(|_| SourceError::NotARepo(repo.to_owned()))?;
@@ -37,9 +38,9 @@ impl Source {
         let tries: Vec<String> = match version {
             "master" | "main" | "HEAD" => vec!["HEAD".into()],
             v if v.chars().next().is_some_and(|c| c.is_ascii_digit()) && v.contains('.') => {
-                vec![format!("refs/tags/{v}"), format!("refs/tags/v{v}")]
+                vec![format!("refs/tags/{v}"), format!("refs/tags/v{v}"), format!("refs/heads/{v}"), format!("refs/remotes/origin/{v}")]
             }
-            v => vec![v.to_owned()],
+            v => vec![format!("refs/heads/{v}"), format!("refs/remotes/origin/{v}"), format!("refs/tags/{v}"), v.to_owned()],
         };
         for rev in &tries {
             if let Ok(commit) = git(&repo, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]) {
@@ -124,5 +125,73 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_ok(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A repository with two commits: the first on branch `feature/new-probe` and tagged `0.2.0`, the
+    /// second on `main`.
+    fn repo() -> (tempfile::TempDir, String, String) {
+        let dir = tempfile::tempdir().expect("tmp");
+        git_ok(dir.path(), &["init", "-q"]);
+        std::fs::write(dir.path().join("f"), "one").expect("write");
+        git_ok(dir.path(), &["add", "f"]);
+        git_ok(dir.path(), &["commit", "-qm", "one"]);
+        let first = git_ok(dir.path(), &["rev-parse", "HEAD"]);
+        git_ok(dir.path(), &["branch", "feature/new-probe"]);
+        git_ok(dir.path(), &["branch", "1.2.x"]);
+        git_ok(dir.path(), &["tag", "0.2.0"]);
+        std::fs::write(dir.path().join("f"), "two").expect("write");
+        git_ok(dir.path(), &["commit", "-qam", "two"]);
+        let second = git_ok(dir.path(), &["rev-parse", "HEAD"]);
+        (dir, first, second)
+    }
+
+    fn rev(source: Source) -> String {
+        match source {
+            Source::Git { rev, .. } => rev,
+            Source::Dir(d) => panic!("a directory {d:?}"),
+        }
+    }
+
+    #[test]
+    fn branches_tags_and_commits_are_driver_versions() {
+        let (dir, first, second) = repo();
+        let at = |v: &str| Source::from_version(dir.path(), v).map(rev);
+        assert_eq!(at("feature/new-probe").expect("a branch"), first);
+        assert_eq!(at("1.2.x").expect("a dotted branch"), first);
+        assert_eq!(at("main").expect("the main branch"), second);
+        assert_eq!(at("master").expect("the head"), second);
+        assert_eq!(at("0.2.0").expect("a tag"), first);
+        assert_eq!(at(&first).expect("a commit"), first);
+        let err = at("no-such-branch").expect_err("not a revision").to_string();
+        assert!(err.contains("no-such-branch") && err.contains("refs/heads/no-such-branch") && err.contains("--src-dir"), "{err}");
+        // The archive of a branch is that branch's tree.
+        let tar = dir.path().join("out.tar");
+        Source::from_version(dir.path(), "feature/new-probe").expect("branch").write_tar(&tar).expect("archive");
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar).expect("open"));
+        let mut text = String::new();
+        for entry in archive.entries().expect("entries") {
+            let mut entry = entry.expect("entry");
+            if entry.path().expect("path").to_string_lossy() == "f" {
+                std::io::Read::read_to_string(&mut entry, &mut text).expect("read");
+            }
+        }
+        assert_eq!(text, "one");
     }
 }

@@ -22,13 +22,7 @@ use crate::script::{self, Layout};
 const SCRIPT: &str = "/driverkit/build.sh";
 const KERNEL_CONFIG: &str = "/driverkit/kernel.config";
 
-/// The builder image and the compiler inside it.
-#[derive(Debug, Clone)]
-pub struct Toolchain {
-    pub image: String,
-    /// `/usr/bin/gcc-12.0.0`.
-    pub cc: String,
-}
+pub use crate::toolchain::Toolchain;
 
 pub async fn run(
     docker: &Docker,

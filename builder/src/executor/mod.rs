@@ -146,8 +146,8 @@ pub fn finish(build: &BuildConfig, prepared: &Prepared, built: &Built) -> Result
     let mut report = Report { module: None, probe: None, vermagic: None };
     if let Some(dest) = &build.output_module {
         let module = built.module.as_ref().ok_or_else(|| OutputError::Missing(format!("{}.ko", build.driver_name)))?;
-        // Debian's kernel-crawler releases name the package version (6.1.76-1-amd64): the headers
-        // say which `uname -r` they are for.
+        // kernel-crawler names Debian kernels by package version (6.12.95-1~bpo12+1-amd64): the
+        // headers say which `uname -r` they are for, and that is what the vermagic must be.
         let headers_release = std::fs::read_to_string(prepared.kerneldir.join("include/config/kernel.release"))
             .ok()
             .map(|s| s.trim().to_owned());
@@ -155,7 +155,8 @@ pub fn finish(build: &BuildConfig, prepared: &Prepared, built: &Built) -> Result
         let mut accepted = vec![build.kernel_release.as_str()];
         accepted.extend(uname.as_deref());
         if let Some(headers) = headers_release.as_deref().filter(|h| names_debian_package_version(build, h)) {
-            accepted.push(headers);
+            tracing::info!(configured = %build.kernel_release, headers = %headers, "the configured name is the package version of the headers' kernel");
+            accepted = vec![headers];
         }
         let magic = outputs::check_vermagic(module, &accepted)?;
         let digest = outputs::install(module, dest)?;
@@ -172,19 +173,11 @@ pub fn finish(build: &BuildConfig, prepared: &Prepared, built: &Built) -> Result
     Ok(report)
 }
 
-/// Whether the configured Debian release is kernel-crawler's package-version form (`6.1.76-1-amd64`) of
-/// the ABI name the headers carry (`6.1.0-18-amd64`): same series and flavour, a real patch level.
+/// Whether the configured Debian release is kernel-crawler's package-version form of the release the
+/// headers carry (see [`crate::kernelrelease::debian_names_same_kernel`]).
 fn names_debian_package_version(build: &BuildConfig, headers_release: &str) -> bool {
-    let Ok(headers) = crate::kernelrelease::KernelRelease::parse(headers_release, build.arch, "1") else {
-        return false;
-    };
-    let configured = &build.kernel;
-    let flavour = |r: &str| r.rsplit_once('-').map(|(_, f)| f.to_owned()).unwrap_or_default();
     build.target.name() == "debian"
-        && (configured.major, configured.minor) == (headers.major, headers.minor)
-        && configured.patch != 0
-        && headers.patch == 0
-        && flavour(&build.kernel_release) == flavour(headers_release)
+        && crate::kernelrelease::debian_names_same_kernel(&build.kernel_release, headers_release, &build.kernel_urls)
 }
 
 /// Where the recipe leaves the outputs the build asks for, inside the build environment (module,

@@ -229,7 +229,7 @@ mod tests {
         ];
         assert_eq!(names(), expected);
         assert_eq!(find("ubuntu-aws").expect("ubuntu flavours").name(), "ubuntu");
-        let err = find("windows").err().expect("unknown").to_string();
+        let err = find("windows").expect_err("unknown").to_string();
         assert!(err.contains("`windows`") && err.contains("debian, fedora"), "{err}");
     }
 

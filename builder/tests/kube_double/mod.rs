@@ -378,7 +378,8 @@ async fn exec_session(socket: WebSocket, docker: Docker, container: String, comm
                     while let Some(Ok(message)) = from_client.next().await {
                         match message {
                             Message::Binary(b) if b.first() == Some(&0) => {
-                                if input.write_all(&b[1..]).await.is_err() {
+                                let written = input.write_all(&b[1..]).await;
+                                if written.is_err() {
                                     break;
                                 }
                             }
