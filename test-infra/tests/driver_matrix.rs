@@ -77,12 +77,7 @@ fn driverkit_cmake_recipe_builds_the_module_under_its_names() {
             .expect("cp")
             .success());
     }
-    for leftover in [
-        "driver/driver_config.h",
-        "driver/scap.ko",
-        "bpf/probe.o",
-        "bpf/probe.ll",
-    ] {
+    for leftover in ["driver/driver_config.h", "driver/scap.ko", "bpf/probe.o", "bpf/probe.ll"] {
         let _ = std::fs::remove_file(tree.join(leftover));
     }
     let build = tree.join("build");
@@ -148,9 +143,5 @@ fn driverkit_cmake_recipe_builds_the_module_under_its_names() {
     assert!(ok, "make bpf failed:\n{log}");
     let probe = std::fs::read(build.join("driver/bpf/probe.o")).expect("build/driver/bpf/probe.o");
     assert_eq!(&probe[..4], b"\x7fELF");
-    assert_eq!(
-        u16::from_le_bytes([probe[18], probe[19]]),
-        247,
-        "an eBPF object (EM_BPF)"
-    );
+    assert_eq!(u16::from_le_bytes([probe[18], probe[19]]), 247, "an eBPF object (EM_BPF)");
 }
