@@ -240,6 +240,10 @@ pub struct DriverTestConfig {
     pub vm: VmConfig,
     /// Unload/reload cycles of the module after its first capture.
     pub reloads: u32,
+    /// A ring of this many bytes per CPU for the storm (the module is reloaded with
+    /// `ring_buffer_size=`, sinsp given `--bpf-buffer-bytes`), so that it overflows and its drops are
+    /// counted; `None` keeps the drivers' default rings. A power of two multiple of the page size.
+    pub storm_ring_bytes: Option<u32>,
 }
 
 impl Default for DriverTestConfig {
@@ -250,6 +254,7 @@ impl Default for DriverTestConfig {
                 ..VmConfig::default()
             },
             reloads: 3,
+            storm_ring_bytes: None,
         }
     }
 }
@@ -416,12 +421,15 @@ pub fn test_drivers(
             });
         }
     }
-    let script = guest_script(
-        module.is_some(),
-        probe.is_some(),
-        driver_name,
-        config.reloads,
-    );
+    if let Some(n) = config.storm_ring_bytes {
+        if !n.is_power_of_two() || n < 4096 {
+            return Err(Error::Tool {
+                what: "drivers test".into(),
+                detail: format!("a storm ring of {n} bytes: give a power of two of at least 4096"),
+            });
+        }
+    }
+    let script = guest_script(module.is_some(), probe.is_some(), driver_name, config);
     let mut fs = Initramfs::new(&script);
     fs.add_file(&tools.workload, workload::GUEST_PATH, 0o755);
     fs.add_program(&tools.sinsp, "/sinsp")?;
@@ -459,13 +467,7 @@ pub fn test_drivers(
     };
     let module_dmesg = text_file(&run, "dmesg_kmod");
     if let Some(m) = module {
-        report.module = Some(check_module(
-            &run,
-            m,
-            driver_name,
-            config.reloads,
-            &module_dmesg,
-        ));
+        report.module = Some(check_module(&run, m, driver_name, config, &module_dmesg));
     }
     if let Some(p) = probe {
         report.probe = Some(check_probe(&run, p, &module_dmesg));
@@ -477,8 +479,22 @@ pub fn test_drivers(
 /// The guest's script. Each capture waits for sinsp to say it captures (loading can take seconds under
 /// TCG), runs its action, lets sinsp drain the ring, and stops it with SIGINT. Markers go to the
 /// kernel log so that a hang can be placed from the console's tail.
-fn guest_script(module: bool, probe: bool, name: &str, reloads: u32) -> String {
+fn guest_script(module: bool, probe: bool, name: &str, config: &DriverTestConfig) -> String {
     let w = workload::GUEST_PATH;
+    let reloads = config.reloads;
+    // With a small storm ring the module is loaded again with it for the storm; the reloads that
+    // follow bring the default back.
+    let small_ring = match config.storm_ring_bytes {
+        Some(n) => format!(
+            "rmmod {name} && insmod {GUEST_MODULE} ring_buffer_size={n} 2> /tmp/insmod.err; r=$?; result storm_insmod $r\n  \
+             [ $r -eq 0 ] || sendfile /tmp/insmod.err storm_insmod_err\n  [ $r -eq 0 ] && "
+        ),
+        None => String::new(),
+    };
+    let bpf_storm_ring = config
+        .storm_ring_bytes
+        .map(|n| format!(" --bpf-buffer-bytes {n}"))
+        .unwrap_or_default();
     let mut s = String::from(
         r#"ifconfig lo 127.0.0.1 up
 result uname $(uname -r)
@@ -517,7 +533,7 @@ if insmod {GUEST_MODULE} 2> /tmp/insmod.err; then
   result insmod 0
   capture kw 1 "{kmod}" {w}
   sendfile /tmp/kw.scap kw_cap; rm -f /tmp/kw.scap
-  capture ks 0.5 "{kmod}" {w} storm
+  {small_ring}capture ks 0.5 "{kmod}" {w} storm
   rm -f /tmp/ks.scap
   i=1
   while [ $i -le {reloads} ]; do
@@ -552,7 +568,7 @@ dmesg > /tmp/dmesg-kmod; sendfile /tmp/dmesg-kmod dmesg_kmod
 result bpf_start $(now)
 capture bw 1 "{bpf}" {w}
 sendfile /tmp/bw.scap bw_cap; rm -f /tmp/bw.scap
-capture bs 0.5 "{bpf}" {w} storm
+capture bs 0.5 "{bpf}{bpf_storm_ring}" {w} storm
 rm -f /tmp/bs.scap
 result bpf_end $(now)
 "#
@@ -577,20 +593,30 @@ fn hung_report(
         .find_map(|l| l.split("drivertest: phase ").nth(1))
         .map(|p| p.trim().to_owned());
     let in_probe = last_phase.as_deref() == Some("bpf") || module.is_none();
+    // A panic or an oops that stopped the guest is the kernel's health, not a mere hang.
+    let problems = health_problems(console_tail);
+    let phase = last_phase
+        .as_ref()
+        .map(|p| format!(" in phase {p}"))
+        .unwrap_or_default();
     let hung = |kind, artifact: &Path| Outcome {
         kind,
         artifact: artifact.to_owned(),
         passed: false,
         checks: Vec::new(),
-        detail: format!(
-            "the guest hung{}; last console lines:\n{console_tail}",
-            last_phase
-                .as_ref()
-                .map(|p| format!(" in phase {p}"))
-                .unwrap_or_default()
-        ),
-        cause: Some(Cause::GuestHung {
-            console_tail: console_tail.to_owned(),
+        detail: if problems.is_empty() {
+            format!("the guest hung{phase}; last console lines:\n{console_tail}")
+        } else {
+            format!("the kernel broke down{phase}: {}", problems.join(" | "))
+        },
+        cause: Some(if problems.is_empty() {
+            Cause::GuestHung {
+                console_tail: console_tail.to_owned(),
+            }
+        } else {
+            Cause::KernelUnhealthy {
+                lines: problems.clone(),
+            }
         }),
         seconds: elapsed.as_secs_f64(),
         storm: None,
@@ -880,7 +906,14 @@ fn refusal_lines(dmesg: &str, name: &str) -> Vec<String> {
         })
 }
 
-fn check_module(run: &VmRun, module: &Path, name: &str, reloads: u32, dmesg: &str) -> Outcome {
+fn check_module(
+    run: &VmRun,
+    module: &Path,
+    name: &str,
+    config: &DriverTestConfig,
+    dmesg: &str,
+) -> Outcome {
+    let reloads = config.reloads;
     let mut v = Verdict::new(ArtifactKind::Module, module);
     let seconds = seconds_between(run, "kmod_start", "kmod_end");
     let insmod = run.results.get("insmod").cloned().unwrap_or_default();
@@ -905,9 +938,25 @@ fn check_module(run: &VmRun, module: &Path, name: &str, reloads: u32, dmesg: &st
             v.counts(workload_checks(&events));
         }
     }
-    if let Some(stats) = v.sinsp_ran(run, "ks", "storm") {
-        v.counts(vec![storm_check(&stats)]);
-        v.storm = Some(stats);
+    let storm_loaded = match config.storm_ring_bytes {
+        Some(n) => {
+            let r = run.results.get("storm_insmod").cloned().unwrap_or_default();
+            let ok = v.check(format!("storm: reload with ring_buffer_size={n}"), 0, &r);
+            if !ok {
+                v.fail(Cause::ModuleRefused {
+                    insmod: text_file(run, "storm_insmod_err").trim().to_owned(),
+                    dmesg: refusal_lines(dmesg, name),
+                });
+            }
+            ok
+        }
+        None => true,
+    };
+    if storm_loaded {
+        if let Some(stats) = v.sinsp_ran(run, "ks", "storm") {
+            v.counts(vec![storm_check(&stats)]);
+            v.storm = Some(stats);
+        }
     }
     for i in 1..=reloads {
         let what = format!("reload {i}");
@@ -1307,12 +1356,20 @@ mod tests {
 
     #[test]
     fn the_guest_script_names_the_driver_and_tests_what_is_given() {
-        let both = guest_script(true, true, "falco", 3);
+        let both = guest_script(true, true, "falco", &DriverTestConfig::default());
         assert!(both.contains("--driver kmod --driver-name falco"));
         assert!(both.contains("rmmod falco"));
         assert!(both.contains("while [ $i -le 3 ]"));
         assert!(both.contains("--driver bpf=/probe.o"));
-        let probe_only = guest_script(false, true, "falco", 3);
+        assert!(!both.contains("ring_buffer_size"));
+        let small = DriverTestConfig {
+            storm_ring_bytes: Some(65536),
+            ..DriverTestConfig::default()
+        };
+        let small = guest_script(true, true, "falco", &small);
+        assert!(small.contains("insmod /driver.ko ring_buffer_size=65536"));
+        assert!(small.contains("--driver bpf=/probe.o --bpf-buffer-bytes 65536"));
+        let probe_only = guest_script(false, true, "falco", &DriverTestConfig::default());
         assert!(!probe_only.contains("insmod"));
         assert!(probe_only.contains("capture bw 1"));
     }
@@ -1354,5 +1411,11 @@ mod tests {
             .module
             .as_ref()
             .is_some_and(|o| o.detail.contains("phase kmod-reload-2")));
+        let tail = "[ 5.0] drivertest: phase kmod\n[ 6.0] BUG: kernel NULL pointer dereference\n[ 6.1] Kernel panic - not syncing";
+        let r = hung_report(&kernel, Some(m), None, tail, Duration::from_secs(9));
+        let Some(Cause::KernelUnhealthy { lines }) = r.module.and_then(|o| o.cause) else {
+            panic!("a panic is the kernel's health")
+        };
+        assert_eq!(lines.len(), 2);
     }
 }

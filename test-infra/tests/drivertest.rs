@@ -378,3 +378,40 @@ fn kernels_boot_from_their_decompressed_elf() {
         eprintln!("{release}: boot took {:.1} s", run.elapsed.as_secs_f64());
     }
 }
+
+/// A storm into 64 KiB rings overflows both drivers: the drops are counted in the report and are no
+/// failure; the module's reloads afterwards (with its default ring) capture every call again.
+#[test]
+fn a_storm_into_small_rings_drops_events_and_still_passes() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_module(work.path(), RELEASE);
+    let probe = build_probe(work.path(), RELEASE);
+    let tools = tools();
+    let kernel = Kernel::fetch(RELEASE).expect("kernel");
+    let config = DriverTestConfig {
+        storm_ring_bytes: Some(65536),
+        ..DriverTestConfig::default()
+    };
+    let report = test_drivers(&kernel, Some(&ko), Some(&probe), "falco", &tools, &config)
+        .expect("the test runs");
+    eprintln!("{}", report.summary());
+    for o in report.outcomes() {
+        let failed: Vec<_> = o.checks.iter().filter(|c| !c.passed).collect();
+        assert!(
+            o.passed,
+            "{:?}: {}\nfailed checks: {failed:?}",
+            o.kind, o.detail
+        );
+        let storm = o.storm.expect("storm counters");
+        assert!(
+            storm.dropped > 1000,
+            "{:?}: a 60,000-call storm overflows a 64 KiB ring: {storm:?}",
+            o.kind
+        );
+        assert!(
+            o.detail.contains(&format!("{} dropped", storm.dropped)),
+            "{}",
+            o.detail
+        );
+    }
+}
