@@ -81,15 +81,53 @@ impl GuestTools {
                 ),
             });
         }
+        let guest = cache_dir().join("guest");
         Ok(GuestTools {
-            sinsp: sinsp.to_owned(),
-            workload: build_workload(&cache_dir().join("guest"))?,
+            sinsp: stripped(sinsp, &guest)?,
+            workload: build_workload(&guest)?,
         })
     }
 
     /// Builds sinsp (release) in the workspace at `workspace` and the workload.
     pub fn build(workspace: &Path) -> Result<GuestTools, Error> {
         GuestTools::new(&build_sinsp(workspace)?)
+    }
+}
+
+/// A copy of `program` without its debug information in `dir` (a third of the size: a smaller
+/// initramfs unpacks faster under TCG), or `program` itself when `strip` is not there.
+fn stripped(program: &Path, dir: &Path) -> Result<PathBuf, Error> {
+    std::fs::create_dir_all(dir)?;
+    let name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "program".into());
+    let key = crate::packages::sha256_file(program)?;
+    let out = dir.join(format!("{name}-{}", &key[..16]));
+    if out.is_file() {
+        return Ok(out);
+    }
+    let tmp = dir.join(format!(
+        ".{name}-{}.{}",
+        &key[..16],
+        crate::packages::unique_suffix()
+    ));
+    match Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(&tmp)
+        .arg(program)
+        .status()
+    {
+        Ok(status) if status.success() => {
+            std::fs::rename(&tmp, &out)?;
+            Ok(out)
+        }
+        _ => {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::warn!(program = %program.display(), "strip failed; the guest gets the program with its debug information");
+            Ok(program.to_owned())
+        }
     }
 }
 
@@ -125,7 +163,14 @@ pub fn build_sinsp(workspace: &Path) -> Result<PathBuf, Error> {
 /// The `-D` flags that give the workload its counts.
 fn workload_defines() -> Vec<String> {
     use workload::*;
-    let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"));
+    let quoted = |s: &str| {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        )
+    };
     vec![
         format!("-DOPENS={OPENS}"),
         format!("-DFAILED_OPENS={FAILED_OPENS}"),
@@ -153,14 +198,18 @@ pub fn build_workload(dir: &Path) -> Result<PathBuf, Error> {
         key.update(d.as_bytes());
         key.update([0]);
     }
-    let key: String = key.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let key: String = key.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     std::fs::create_dir_all(dir)?;
     let bin = dir.join(format!("workload-{key}"));
     if bin.is_file() {
         return Ok(bin);
     }
-    let src = dir.join(format!(".workload-{key}-{}.c", std::process::id()));
-    let tmp = dir.join(format!(".workload-{key}-{}", std::process::id()));
+    let suffix = crate::packages::unique_suffix();
+    let src = dir.join(format!(".workload-{key}-{suffix}.c"));
+    let tmp = dir.join(format!(".workload-{key}-{suffix}"));
     std::fs::write(&src, WORKLOAD_SOURCE)?;
     let out = Command::new("gcc")
         .args(["-O2", "-static", "-Wall", "-Werror"])
@@ -191,6 +240,10 @@ pub struct DriverTestConfig {
     pub vm: VmConfig,
     /// Unload/reload cycles of the module after its first capture.
     pub reloads: u32,
+    /// A ring of this many bytes per CPU for the storm (the module is reloaded with
+    /// `ring_buffer_size=`, sinsp given `--bpf-buffer-bytes`), so that it overflows and its drops are
+    /// counted; `None` keeps the drivers' default rings. A power of two multiple of the page size.
+    pub storm_ring_bytes: Option<u32>,
 }
 
 impl Default for DriverTestConfig {
@@ -201,6 +254,7 @@ impl Default for DriverTestConfig {
                 ..VmConfig::default()
             },
             reloads: 3,
+            storm_ring_bytes: None,
         }
     }
 }
@@ -255,6 +309,17 @@ pub struct Outcome {
     pub seconds: f64,
     /// Events and drops the driver reported during the storm: drops there are expected.
     pub storm: Option<StormStats>,
+    /// Each capture's time.
+    pub timings: Vec<Timing>,
+}
+
+/// How long one capture took in the guest: sinsp's start until it captured (the driver's load, under
+/// TCG the costly part for a probe), and the whole step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    pub step: String,
+    pub sinsp_start_seconds: f64,
+    pub seconds: f64,
 }
 
 /// sinsp's closing counters.
@@ -274,6 +339,9 @@ pub struct DriverTestReport {
     pub probe: Option<Outcome>,
     /// The whole boot, host wall clock.
     pub seconds: f64,
+    /// Guest uptime when the test script started (the kernel's boot) and when it ended.
+    pub boot_seconds: f64,
+    pub guest_seconds: f64,
 }
 
 impl DriverTestReport {
@@ -289,7 +357,10 @@ impl DriverTestReport {
 
     /// A few lines for a log: each artifact's verdict and detail.
     pub fn summary(&self) -> String {
-        let mut s = format!("kernel {} ({:.1} s)\n", self.kernel, self.seconds);
+        let mut s = format!(
+            "kernel {} ({:.1} s on the host; guest: booted in {:.1} s, script done at {:.1} s)\n",
+            self.kernel, self.seconds, self.boot_seconds, self.guest_seconds
+        );
         for o in self.outcomes() {
             let verdict = if o.passed { "passed" } else { "FAILED" };
             let _ = writeln!(
@@ -300,6 +371,13 @@ impl DriverTestReport {
                 o.seconds,
                 o.detail
             );
+            for t in &o.timings {
+                let _ = writeln!(
+                    s,
+                    "    {}: {:.1} s (sinsp ready after {:.1} s)",
+                    t.step, t.seconds, t.sinsp_start_seconds
+                );
+            }
         }
         s
     }
@@ -325,7 +403,11 @@ pub fn test_drivers(
             detail: "nothing to test: give a module, a probe or both".into(),
         });
     }
-    if driver_name.is_empty() || !driver_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if driver_name.is_empty()
+        || !driver_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return Err(Error::Tool {
             what: "drivers test".into(),
             detail: format!("'{driver_name}' is no module name (letters, digits, '_' and '-')"),
@@ -339,7 +421,15 @@ pub fn test_drivers(
             });
         }
     }
-    let script = guest_script(module.is_some(), probe.is_some(), driver_name, config.reloads);
+    if let Some(n) = config.storm_ring_bytes {
+        if !n.is_power_of_two() || n < 4096 {
+            return Err(Error::Tool {
+                what: "drivers test".into(),
+                detail: format!("a storm ring of {n} bytes: give a power of two of at least 4096"),
+            });
+        }
+    }
+    let script = guest_script(module.is_some(), probe.is_some(), driver_name, config);
     let mut fs = Initramfs::new(&script);
     fs.add_file(&tools.workload, workload::GUEST_PATH, 0o755);
     fs.add_program(&tools.sinsp, "/sinsp")?;
@@ -353,7 +443,13 @@ pub fn test_drivers(
     let run = match vm::run(kernel, &fs, &config.vm) {
         Ok(run) => run,
         Err(Error::Timeout { console_tail, .. }) | Err(Error::NoExit { console_tail }) => {
-            return Ok(hung_report(kernel, module, probe, &console_tail, start.elapsed()));
+            return Ok(hung_report(
+                kernel,
+                module,
+                probe,
+                &console_tail,
+                start.elapsed(),
+            ));
         }
         Err(e) => return Err(e),
     };
@@ -366,10 +462,12 @@ pub fn test_drivers(
         module: None,
         probe: None,
         seconds: start.elapsed().as_secs_f64(),
+        boot_seconds: uptime(&run, "script_start").unwrap_or(0.0),
+        guest_seconds: uptime(&run, "script_end").unwrap_or(0.0),
     };
     let module_dmesg = text_file(&run, "dmesg_kmod");
     if let Some(m) = module {
-        report.module = Some(check_module(&run, m, driver_name, config.reloads, &module_dmesg));
+        report.module = Some(check_module(&run, m, driver_name, config, &module_dmesg));
     }
     if let Some(p) = probe {
         report.probe = Some(check_probe(&run, p, &module_dmesg));
@@ -381,8 +479,22 @@ pub fn test_drivers(
 /// The guest's script. Each capture waits for sinsp to say it captures (loading can take seconds under
 /// TCG), runs its action, lets sinsp drain the ring, and stops it with SIGINT. Markers go to the
 /// kernel log so that a hang can be placed from the console's tail.
-fn guest_script(module: bool, probe: bool, name: &str, reloads: u32) -> String {
+fn guest_script(module: bool, probe: bool, name: &str, config: &DriverTestConfig) -> String {
     let w = workload::GUEST_PATH;
+    let reloads = config.reloads;
+    // With a small storm ring the module is loaded again with it for the storm; the reloads that
+    // follow bring the default back.
+    let small_ring = match config.storm_ring_bytes {
+        Some(n) => format!(
+            "rmmod {name} && insmod {GUEST_MODULE} ring_buffer_size={n} 2> /tmp/insmod.err; r=$?; result storm_insmod $r\n  \
+             [ $r -eq 0 ] || sendfile /tmp/insmod.err storm_insmod_err\n  [ $r -eq 0 ] && "
+        ),
+        None => String::new(),
+    };
+    let bpf_storm_ring = config
+        .storm_ring_bytes
+        .map(|n| format!(" --bpf-buffer-bytes {n}"))
+        .unwrap_or_default();
     let mut s = String::from(
         r#"ifconfig lo 127.0.0.1 up
 result uname $(uname -r)
@@ -390,6 +502,7 @@ phase() { echo "<3>drivertest: phase $1" > /dev/kmsg; }
 now() { cut -d' ' -f1 /proc/uptime; }
 capture() {
   name=$1; settle=$2; drv=$3; shift 3
+  result ${name}_t0 $(now)
   /sinsp $drv -w /tmp/$name.scap > /dev/null 2> /tmp/$name.err &
   sp=$!
   n=0
@@ -399,12 +512,15 @@ capture() {
     sleep 0.1
   done
   if grep -q capturing /tmp/$name.err; then
+    result ${name}_t1 $(now)
     "$@" 3>&-; result ${name}_action $?
     sleep $settle
   fi
   kill -INT $sp 2>/dev/null; wait $sp; result ${name}_sinsp $?
+  result ${name}_t2 $(now)
   sendfile /tmp/$name.err ${name}_err
 }
+result script_start $(now)
 "#,
     );
     if module {
@@ -417,7 +533,7 @@ if insmod {GUEST_MODULE} 2> /tmp/insmod.err; then
   result insmod 0
   capture kw 1 "{kmod}" {w}
   sendfile /tmp/kw.scap kw_cap; rm -f /tmp/kw.scap
-  capture ks 0.5 "{kmod}" {w} storm
+  {small_ring}capture ks 0.5 "{kmod}" {w} storm
   rm -f /tmp/ks.scap
   i=1
   while [ $i -le {reloads} ]; do
@@ -452,12 +568,13 @@ dmesg > /tmp/dmesg-kmod; sendfile /tmp/dmesg-kmod dmesg_kmod
 result bpf_start $(now)
 capture bw 1 "{bpf}" {w}
 sendfile /tmp/bw.scap bw_cap; rm -f /tmp/bw.scap
-capture bs 0.5 "{bpf}" {w} storm
+capture bs 0.5 "{bpf}{bpf_storm_ring}" {w} storm
 rm -f /tmp/bs.scap
 result bpf_end $(now)
 "#
         );
     }
+    s.push_str("result script_end $(now)\n");
     s
 }
 
@@ -476,20 +593,34 @@ fn hung_report(
         .find_map(|l| l.split("drivertest: phase ").nth(1))
         .map(|p| p.trim().to_owned());
     let in_probe = last_phase.as_deref() == Some("bpf") || module.is_none();
+    // A panic or an oops that stopped the guest is the kernel's health, not a mere hang.
+    let problems = health_problems(console_tail);
+    let phase = last_phase
+        .as_ref()
+        .map(|p| format!(" in phase {p}"))
+        .unwrap_or_default();
     let hung = |kind, artifact: &Path| Outcome {
         kind,
         artifact: artifact.to_owned(),
         passed: false,
         checks: Vec::new(),
-        detail: format!(
-            "the guest hung{}; last console lines:\n{console_tail}",
-            last_phase.as_ref().map(|p| format!(" in phase {p}")).unwrap_or_default()
-        ),
-        cause: Some(Cause::GuestHung {
-            console_tail: console_tail.to_owned(),
+        detail: if problems.is_empty() {
+            format!("the guest hung{phase}; last console lines:\n{console_tail}")
+        } else {
+            format!("the kernel broke down{phase}: {}", problems.join(" | "))
+        },
+        cause: Some(if problems.is_empty() {
+            Cause::GuestHung {
+                console_tail: console_tail.to_owned(),
+            }
+        } else {
+            Cause::KernelUnhealthy {
+                lines: problems.clone(),
+            }
         }),
         seconds: elapsed.as_secs_f64(),
         storm: None,
+        timings: Vec::new(),
     };
     let not_reached = |kind, artifact: &Path| Outcome {
         kind,
@@ -502,6 +633,7 @@ fn hung_report(
         }),
         seconds: 0.0,
         storm: None,
+        timings: Vec::new(),
     };
     DriverTestReport {
         kernel: kernel.release.clone(),
@@ -527,6 +659,8 @@ fn hung_report(
             }
         }),
         seconds: elapsed.as_secs_f64(),
+        boot_seconds: 0.0,
+        guest_seconds: 0.0,
     }
 }
 
@@ -549,6 +683,7 @@ struct Verdict {
     checks: Vec<Check>,
     cause: Option<Cause>,
     storm: Option<StormStats>,
+    timings: Vec<Timing>,
 }
 
 impl Verdict {
@@ -559,10 +694,16 @@ impl Verdict {
             checks: Vec::new(),
             cause: None,
             storm: None,
+            timings: Vec::new(),
         }
     }
 
-    fn check(&mut self, name: impl Into<String>, expected: impl ToString, got: impl ToString) -> bool {
+    fn check(
+        &mut self,
+        name: impl Into<String>,
+        expected: impl ToString,
+        got: impl ToString,
+    ) -> bool {
         let (expected, got) = (expected.to_string(), got.to_string());
         let passed = expected == got;
         self.checks.push(Check {
@@ -582,18 +723,40 @@ impl Verdict {
 
     /// sinsp ran, captured, exited 0 after `capture NAME`; its closing counters.
     fn sinsp_ran(&mut self, run: &VmRun, name: &str, what: &str) -> Option<StormStats> {
+        if let (Some(t0), Some(t2)) = (
+            uptime(run, &format!("{name}_t0")),
+            uptime(run, &format!("{name}_t2")),
+        ) {
+            let t1 = uptime(run, &format!("{name}_t1")).unwrap_or(t2);
+            self.timings.push(Timing {
+                step: what.to_owned(),
+                sinsp_start_seconds: round(t1 - t0),
+                seconds: round(t2 - t0),
+            });
+        }
         let err = text_file(run, &format!("{name}_err"));
-        let status = run.results.get(&format!("{name}_sinsp")).cloned().unwrap_or_default();
+        let status = run
+            .results
+            .get(&format!("{name}_sinsp"))
+            .cloned()
+            .unwrap_or_default();
         let capturing = err.contains("capturing");
-        let ok = self.check(format!("{what}: sinsp captured"), "yes", if capturing { "yes" } else { "no" })
-            & self.check(format!("{what}: sinsp exit status"), 0, &status);
+        let ok = self.check(
+            format!("{what}: sinsp captured"),
+            "yes",
+            if capturing { "yes" } else { "no" },
+        ) & self.check(format!("{what}: sinsp exit status"), 0, &status);
         if !ok {
             self.fail(Cause::SinspFailed {
                 stderr: err.trim().to_owned(),
             });
             return None;
         }
-        let action = run.results.get(&format!("{name}_action")).cloned().unwrap_or_default();
+        let action = run
+            .results
+            .get(&format!("{name}_action"))
+            .cloned()
+            .unwrap_or_default();
         if !self.check(format!("{what}: workload exit status"), 0, &action) {
             self.fail(Cause::Other {
                 detail: format!("the workload exited with {action} during {what}"),
@@ -644,7 +807,15 @@ impl Verdict {
     }
 
     fn health(&mut self, lines: Vec<String>) {
-        self.check("kernel healthy", "no problem lines", if lines.is_empty() { "no problem lines".to_owned() } else { format!("{} lines", lines.len()) });
+        self.check(
+            "kernel healthy",
+            "no problem lines",
+            if lines.is_empty() {
+                "no problem lines".to_owned()
+            } else {
+                format!("{} lines", lines.len())
+            },
+        );
         if !lines.is_empty() {
             self.fail(Cause::KernelUnhealthy { lines });
         }
@@ -671,8 +842,20 @@ impl Verdict {
             detail,
             seconds,
             storm: self.storm,
+            timings: self.timings,
         }
     }
+}
+
+/// A guest uptime the script reported as `key`.
+fn uptime(run: &VmRun, key: &str) -> Option<f64> {
+    run.results
+        .get(key)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+}
+
+fn round(seconds: f64) -> f64 {
+    (seconds * 100.0).round() / 100.0
 }
 
 fn describe(cause: &Cause) -> String {
@@ -693,24 +876,44 @@ fn describe(cause: &Cause) -> String {
 }
 
 fn seconds_between(run: &VmRun, start: &str, end: &str) -> f64 {
-    let at = |k: &str| run.results.get(k).and_then(|v| v.trim().parse::<f64>().ok());
-    match (at(start), at(end)) {
-        (Some(a), Some(b)) if b >= a => b - a,
+    match (uptime(run, start), uptime(run, end)) {
+        (Some(a), Some(b)) if b >= a => round(b - a),
         _ => 0.0,
     }
 }
 
 /// The kernel log lines about a refused module: those naming it, or the loader's usual complaints.
 fn refusal_lines(dmesg: &str, name: &str) -> Vec<String> {
-    const LOADER: [&str; 6] = ["disagrees about version", "Unknown symbol", "version magic", "module verification", "invalid module format", "module_layout"];
+    const LOADER: [&str; 6] = [
+        "disagrees about version",
+        "Unknown symbol",
+        "version magic",
+        "module verification",
+        "invalid module format",
+        "module_layout",
+    ];
     dmesg
         .lines()
         .filter(|l| l.contains(&format!("{name}:")) || LOADER.iter().any(|m| l.contains(m)))
         .map(|l| l.trim().to_owned())
-        .collect()
+        .fold(Vec::new(), |mut lines: Vec<String>, l| {
+            // The loader may try twice (finit_module, then init_module) and say the same thing.
+            let text = |s: &str| s.split_once("] ").map_or(s, |(_, t)| t).to_owned();
+            if !lines.iter().any(|seen| text(seen) == text(&l)) {
+                lines.push(l);
+            }
+            lines
+        })
 }
 
-fn check_module(run: &VmRun, module: &Path, name: &str, reloads: u32, dmesg: &str) -> Outcome {
+fn check_module(
+    run: &VmRun,
+    module: &Path,
+    name: &str,
+    config: &DriverTestConfig,
+    dmesg: &str,
+) -> Outcome {
+    let reloads = config.reloads;
     let mut v = Verdict::new(ArtifactKind::Module, module);
     let seconds = seconds_between(run, "kmod_start", "kmod_end");
     let insmod = run.results.get("insmod").cloned().unwrap_or_default();
@@ -725,27 +928,57 @@ fn check_module(run: &VmRun, module: &Path, name: &str, reloads: u32, dmesg: &st
         v.check("workload capture: dropped events", 0, stats.dropped);
         if stats.dropped != 0 {
             v.fail(Cause::CountsOff {
-                checks: vec![format!("{} events dropped outside the storm", stats.dropped)],
+                checks: vec![format!(
+                    "{} events dropped outside the storm",
+                    stats.dropped
+                )],
             });
         }
         if let Some(events) = v.capture(run, "kw_cap", "workload capture") {
             v.counts(workload_checks(&events));
         }
     }
-    if let Some(stats) = v.sinsp_ran(run, "ks", "storm") {
-        v.counts(vec![storm_check(&stats)]);
-        v.storm = Some(stats);
+    let storm_loaded = match config.storm_ring_bytes {
+        Some(n) => {
+            let r = run.results.get("storm_insmod").cloned().unwrap_or_default();
+            let ok = v.check(format!("storm: reload with ring_buffer_size={n}"), 0, &r);
+            if !ok {
+                v.fail(Cause::ModuleRefused {
+                    insmod: text_file(run, "storm_insmod_err").trim().to_owned(),
+                    dmesg: refusal_lines(dmesg, name),
+                });
+            }
+            ok
+        }
+        None => true,
+    };
+    if storm_loaded {
+        if let Some(stats) = v.sinsp_ran(run, "ks", "storm") {
+            v.counts(vec![storm_check(&stats)]);
+            v.storm = Some(stats);
+        }
     }
     for i in 1..=reloads {
         let what = format!("reload {i}");
-        let rmmod = run.results.get(&format!("rmmod{i}")).cloned().unwrap_or_default();
+        let rmmod = run
+            .results
+            .get(&format!("rmmod{i}"))
+            .cloned()
+            .unwrap_or_default();
         if !v.check(format!("{what}: rmmod"), 0, &rmmod) {
             v.fail(Cause::Other {
-                detail: format!("rmmod {name} failed before {what}: {}", text_file(run, "rmmod_err").trim()),
+                detail: format!(
+                    "rmmod {name} failed before {what}: {}",
+                    text_file(run, "rmmod_err").trim()
+                ),
             });
             break;
         }
-        let insmod = run.results.get(&format!("insmod{i}")).cloned().unwrap_or_default();
+        let insmod = run
+            .results
+            .get(&format!("insmod{i}"))
+            .cloned()
+            .unwrap_or_default();
         if !v.check(format!("{what}: insmod"), 0, &insmod) {
             v.fail(Cause::ModuleRefused {
                 insmod: text_file(run, "insmod_err").trim().to_owned(),
@@ -763,12 +996,18 @@ fn check_module(run: &VmRun, module: &Path, name: &str, reloads: u32, dmesg: &st
         let r = run.results.get("rmmod_final").cloned().unwrap_or_default();
         if !v.check("final rmmod", 0, &r) {
             v.fail(Cause::Other {
-                detail: format!("rmmod {name} failed at the end: {}", text_file(run, "rmmod_err").trim()),
+                detail: format!(
+                    "rmmod {name} failed at the end: {}",
+                    text_file(run, "rmmod_err").trim()
+                ),
             });
         }
     }
     let mut problems = health_problems(dmesg);
-    let taint = run.results.get("kmod_tainted").and_then(|t| t.trim().parse::<u64>().ok());
+    let taint = run
+        .results
+        .get("kmod_tainted")
+        .and_then(|t| t.trim().parse::<u64>().ok());
     problems.extend(unexpected_taint(taint));
     v.health(problems);
     v.finish(seconds)
@@ -781,7 +1020,10 @@ fn check_probe(run: &VmRun, probe: &Path, module_dmesg: &str) -> Outcome {
         v.check("workload capture: dropped events", 0, stats.dropped);
         if stats.dropped != 0 {
             v.fail(Cause::CountsOff {
-                checks: vec![format!("{} events dropped outside the storm", stats.dropped)],
+                checks: vec![format!(
+                    "{} events dropped outside the storm",
+                    stats.dropped
+                )],
             });
         }
         if let Some(events) = v.capture(run, "bw_cap", "workload capture") {
@@ -794,7 +1036,9 @@ fn check_probe(run: &VmRun, probe: &Path, module_dmesg: &str) -> Outcome {
     }
     // What the kernel logged after the module's phase is the probe's.
     let whole = run.dmesg();
-    let later = whole.get(module_dmesg.len().min(whole.len())..).unwrap_or("");
+    let later = whole
+        .get(module_dmesg.len().min(whole.len())..)
+        .unwrap_or("");
     let mut problems = health_problems(later);
     problems.extend(unexpected_taint(run.tainted));
     v.health(problems);
@@ -810,7 +1054,10 @@ fn unexpected_taint(taint: Option<u64>) -> Option<String> {
 
 /// "sinsp: N events seen by the driver, M dropped (buffer full B, page faults P, busy Q)"
 pub fn parse_stats(stderr: &str) -> Option<StormStats> {
-    let line = stderr.lines().rev().find(|l| l.contains("events seen by the driver"))?;
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("events seen by the driver"))?;
     let number_before = |marker: &str| -> Option<u64> {
         let head = line.split(marker).next()?;
         head.split_whitespace().last()?.parse().ok()
@@ -837,7 +1084,10 @@ fn storm_check(stats: &StormStats) -> Check {
     Check {
         name: "storm: the driver saw every call (events + drops)".into(),
         expected: format!(">= {want}"),
-        got: format!("{seen} ({} dropped, {} for a full buffer)", stats.dropped, stats.buffer_full),
+        got: format!(
+            "{seen} ({} dropped, {} for a full buffer)",
+            stats.dropped, stats.buffer_full
+        ),
         passed: seen >= want,
     }
 }
@@ -874,7 +1124,9 @@ fn bytes<'a>(e: &Event<'a>, name: &str) -> &'a [u8] {
 }
 
 fn getppid_code() -> Option<i64> {
-    (0..1024u64).find(|c| scap::schema::syscall_name(*c) == Some("getppid")).map(|c| c as i64)
+    (0..1024u64)
+        .find(|c| scap::schema::syscall_name(*c) == Some("getppid"))
+        .map(|c| c as i64)
 }
 
 /// Threads whose execve gave them the workload's name with arguments `args` (NUL-separated).
@@ -916,36 +1168,68 @@ pub fn workload_checks(raw: &[Vec<u8>]) -> Vec<Check> {
     let (opens, failed) = (OPENS as usize, FAILED_OPENS as usize);
     let payload = PAYLOAD.as_bytes();
 
-    checks.push(count_check("openat enter events", opens + failed + 1, count(&is(ppme::SYSCALL_OPENAT_2_E))));
-    checks.push(count_check("openat exit events", opens + failed + 1, count(&is(ppme::SYSCALL_OPENAT_2_X))));
+    checks.push(count_check(
+        "openat enter events",
+        opens + failed + 1,
+        count(&is(ppme::SYSCALL_OPENAT_2_E)),
+    ));
+    checks.push(count_check(
+        "openat exit events",
+        opens + failed + 1,
+        count(&is(ppme::SYSCALL_OPENAT_2_X)),
+    ));
     checks.push(count_check(
         "opens of the data file that succeeded",
         opens + 1,
-        count(&|e| is(ppme::SYSCALL_OPENAT_2_X)(e) && bytes(e, "name") == DATA_FILE.as_bytes() && int(e, "fd").is_some_and(|fd| fd >= 0)),
+        count(&|e| {
+            is(ppme::SYSCALL_OPENAT_2_X)(e)
+                && bytes(e, "name") == DATA_FILE.as_bytes()
+                && int(e, "fd").is_some_and(|fd| fd >= 0)
+        }),
     ));
     checks.push(count_check(
         "opens of the missing file that failed with ENOENT",
         failed,
-        count(&|e| is(ppme::SYSCALL_OPENAT_2_X)(e) && bytes(e, "name") == MISSING_FILE.as_bytes() && int(e, "fd") == Some(-2)),
+        count(&|e| {
+            is(ppme::SYSCALL_OPENAT_2_X)(e)
+                && bytes(e, "name") == MISSING_FILE.as_bytes()
+                && int(e, "fd") == Some(-2)
+        }),
     ));
-    checks.push(count_check("read exit events", opens + 1, count(&is(ppme::SYSCALL_READ_X))));
+    checks.push(count_check(
+        "read exit events",
+        opens + 1,
+        count(&is(ppme::SYSCALL_READ_X)),
+    ));
     checks.push(count_check(
         "reads returning the payload",
         opens,
-        count(&|e| is(ppme::SYSCALL_READ_X)(e) && int(e, "res") == Some(payload.len() as i64) && bytes(e, "data") == payload),
+        count(&|e| {
+            is(ppme::SYSCALL_READ_X)(e)
+                && int(e, "res") == Some(payload.len() as i64)
+                && bytes(e, "data") == payload
+        }),
     ));
     checks.push(count_check(
         "socket reads returning the message",
         1,
         count(&|e| is(ppme::SYSCALL_READ_X)(e) && bytes(e, "data") == TCP_MESSAGE.as_bytes()),
     ));
-    checks.push(count_check("write exit events", 2, count(&is(ppme::SYSCALL_WRITE_X))));
+    checks.push(count_check(
+        "write exit events",
+        2,
+        count(&is(ppme::SYSCALL_WRITE_X)),
+    ));
     checks.push(count_check(
         "writes of the payload",
         1,
         count(&|e| is(ppme::SYSCALL_WRITE_X)(e) && int(e, "res") == Some(payload.len() as i64)),
     ));
-    checks.push(count_check("close exit events", opens + 4, count(&is(ppme::SYSCALL_CLOSE_X))));
+    checks.push(count_check(
+        "close exit events",
+        opens + 4,
+        count(&is(ppme::SYSCALL_CLOSE_X)),
+    ));
     let getppid = getppid_code();
     checks.push(count_check(
         "getppid (generic enter events)",
@@ -965,16 +1249,31 @@ pub fn workload_checks(raw: &[Vec<u8>]) -> Vec<Check> {
     checks.push(count_check(
         "unlinks of the renamed file",
         1,
-        count(&|e| is(ppme::SYSCALL_UNLINK_2_X)(e) && int(e, "res") == Some(0) && bytes(e, "path") == RENAMED_FILE.as_bytes()),
+        count(&|e| {
+            is(ppme::SYSCALL_UNLINK_2_X)(e)
+                && int(e, "res") == Some(0)
+                && bytes(e, "path") == RENAMED_FILE.as_bytes()
+        }),
     ));
-    checks.push(count_check("socket exit events", 2, count(&is(ppme::SOCKET_SOCKET_X))));
+    checks.push(count_check(
+        "socket exit events",
+        2,
+        count(&is(ppme::SOCKET_SOCKET_X)),
+    ));
     let localhost = std::net::Ipv4Addr::LOCALHOST;
     checks.push(count_check(
         "binds to 127.0.0.1:port",
         1,
-        count(&|e| is(ppme::SOCKET_BIND_X)(e) && param(e, "addr") == Some(Value::SockAddr(SockAddr::Inet(localhost, TCP_PORT)))),
+        count(&|e| {
+            is(ppme::SOCKET_BIND_X)(e)
+                && param(e, "addr") == Some(Value::SockAddr(SockAddr::Inet(localhost, TCP_PORT)))
+        }),
     ));
-    checks.push(count_check("listen exit events", 1, count(&is(ppme::SOCKET_LISTEN_X))));
+    checks.push(count_check(
+        "listen exit events",
+        1,
+        count(&is(ppme::SOCKET_LISTEN_X)),
+    ));
     checks.push(count_check(
         "connects that succeeded",
         1,
@@ -983,7 +1282,10 @@ pub fn workload_checks(raw: &[Vec<u8>]) -> Vec<Check> {
     checks.push(count_check(
         "accepts",
         1,
-        count(&|e| (is(ppme::SOCKET_ACCEPT_5_X)(e) || is(ppme::SOCKET_ACCEPT4_5_X)(e)) && int(e, "fd").is_some_and(|fd| fd >= 0)),
+        count(&|e| {
+            (is(ppme::SOCKET_ACCEPT_5_X)(e) || is(ppme::SOCKET_ACCEPT4_5_X)(e))
+                && int(e, "fd").is_some_and(|fd| fd >= 0)
+        }),
     ));
     // The fork: the parent's clone returns the child's tid, the child execs the workload as "child".
     let children = workload_tids(&parsed, b"child\0");
@@ -992,12 +1294,19 @@ pub fn workload_checks(raw: &[Vec<u8>]) -> Vec<Check> {
     checks.push(count_check(
         "clone returning the child's tid",
         1,
-        count(&|e| is(ppme::SYSCALL_CLONE_20_X)(e) && child.is_some() && int(e, "res") == child.map(|c| c as i64)),
+        count(&|e| {
+            is(ppme::SYSCALL_CLONE_20_X)(e)
+                && child.is_some()
+                && int(e, "res") == child.map(|c| c as i64)
+        }),
     ));
     checks.push(count_check(
         "child exit events",
         1,
-        parsed.iter().filter(|e| Some(e.tid()) == child && e.event_type() == ppme::PROCEXIT_1_E).count(),
+        parsed
+            .iter()
+            .filter(|e| Some(e.tid()) == child && e.event_type() == ppme::PROCEXIT_1_E)
+            .count(),
     ));
     checks
 }
@@ -1009,9 +1318,18 @@ fn ping_check(raw: &[Vec<u8>], what: &str) -> Check {
     let getppid = getppid_code();
     let calls = parsed
         .iter()
-        .filter(|e| tids.contains(&e.tid()) && e.event_type() == ppme::GENERIC_E && getppid.is_some() && int(e, "ID") == getppid)
+        .filter(|e| {
+            tids.contains(&e.tid())
+                && e.event_type() == ppme::GENERIC_E
+                && getppid.is_some()
+                && int(e, "ID") == getppid
+        })
         .count();
-    count_check(&format!("{what}: getppid calls captured"), workload::PING_CALLS as usize, calls)
+    count_check(
+        &format!("{what}: getppid calls captured"),
+        workload::PING_CALLS as usize,
+        calls,
+    )
 }
 
 #[cfg(test)]
@@ -1030,17 +1348,28 @@ mod tests {
             })
         );
         assert_eq!(parse_stats("sinsp: capturing; Ctrl-C to stop\n"), None);
-        assert_eq!(parse_stats("sinsp: x events seen by the driver, 1 dropped (buffer full 1, ...)"), None);
+        assert_eq!(
+            parse_stats("sinsp: x events seen by the driver, 1 dropped (buffer full 1, ...)"),
+            None
+        );
     }
 
     #[test]
     fn the_guest_script_names_the_driver_and_tests_what_is_given() {
-        let both = guest_script(true, true, "falco", 3);
+        let both = guest_script(true, true, "falco", &DriverTestConfig::default());
         assert!(both.contains("--driver kmod --driver-name falco"));
         assert!(both.contains("rmmod falco"));
         assert!(both.contains("while [ $i -le 3 ]"));
         assert!(both.contains("--driver bpf=/probe.o"));
-        let probe_only = guest_script(false, true, "falco", 3);
+        assert!(!both.contains("ring_buffer_size"));
+        let small = DriverTestConfig {
+            storm_ring_bytes: Some(65536),
+            ..DriverTestConfig::default()
+        };
+        let small = guest_script(true, true, "falco", &small);
+        assert!(small.contains("insmod /driver.ko ring_buffer_size=65536"));
+        assert!(small.contains("--driver bpf=/probe.o --bpf-buffer-bytes 65536"));
+        let probe_only = guest_script(false, true, "falco", &DriverTestConfig::default());
         assert!(!probe_only.contains("insmod"));
         assert!(probe_only.contains("capture bw 1"));
     }
@@ -1050,7 +1379,10 @@ mod tests {
         let err = capture_events(b"not a capture at all".to_vec()).expect_err("garbage");
         assert!(!err.is_empty());
         let checks = workload_checks(&[]);
-        let execs = checks.iter().find(|c| c.name == "workload execs").expect("checked");
+        let execs = checks
+            .iter()
+            .find(|c| c.name == "workload execs")
+            .expect("checked");
         assert!(!execs.passed, "an empty capture fails: {checks:?}");
     }
 
@@ -1064,11 +1396,26 @@ mod tests {
         let (m, p) = (Path::new("/m.ko"), Path::new("/p.o"));
         let tail = "[ 5.0] drivertest: phase kmod\n[ 6.0] drivertest: phase bpf\n[ 9.0] rcu: stall";
         let r = hung_report(&kernel, Some(m), Some(p), tail, Duration::from_secs(300));
-        assert!(matches!(r.probe.as_ref().and_then(|o| o.cause.clone()), Some(Cause::GuestHung { .. })));
+        assert!(matches!(
+            r.probe.as_ref().and_then(|o| o.cause.clone()),
+            Some(Cause::GuestHung { .. })
+        ));
         assert!(!r.passed());
         let tail = "[ 5.0] drivertest: phase kmod-reload-2\n[ 9.0] rcu: stall";
         let r = hung_report(&kernel, Some(m), Some(p), tail, Duration::from_secs(300));
-        assert!(matches!(r.module.as_ref().and_then(|o| o.cause.clone()), Some(Cause::GuestHung { .. })));
-        assert!(r.module.as_ref().is_some_and(|o| o.detail.contains("phase kmod-reload-2")));
+        assert!(matches!(
+            r.module.as_ref().and_then(|o| o.cause.clone()),
+            Some(Cause::GuestHung { .. })
+        ));
+        assert!(r
+            .module
+            .as_ref()
+            .is_some_and(|o| o.detail.contains("phase kmod-reload-2")));
+        let tail = "[ 5.0] drivertest: phase kmod\n[ 6.0] BUG: kernel NULL pointer dereference\n[ 6.1] Kernel panic - not syncing";
+        let r = hung_report(&kernel, Some(m), None, tail, Duration::from_secs(9));
+        let Some(Cause::KernelUnhealthy { lines }) = r.module.and_then(|o| o.cause) else {
+            panic!("a panic is the kernel's health")
+        };
+        assert_eq!(lines.len(), 2);
     }
 }

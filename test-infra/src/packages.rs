@@ -116,10 +116,14 @@ pub fn unpack(debs: &[PathBuf], dest: &Path) -> Result<(), Error> {
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial)?;
     for deb in debs {
-        run(
+        let unpacked = run(
             Command::new("dpkg-deb").arg("-x").arg(deb).arg(&partial),
             &format!("dpkg-deb -x {}", deb.display()),
-        )?;
+        );
+        if let Err(e) = unpacked {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
     }
     let _ = std::fs::remove_dir_all(dest);
     std::fs::rename(&partial, dest)?;
@@ -256,12 +260,15 @@ pub fn apt_mirror() -> Result<String, Error> {
 
 /// The first mirror URI in apt sources text (deb822 or one-line style) that is not a security archive.
 pub fn mirror_in_sources(text: &str) -> Option<String> {
-    let usable = |u: &&str| u.starts_with("http") && !u.trim_end_matches('/').ends_with("-security");
+    let usable =
+        |u: &&str| u.starts_with("http") && !u.trim_end_matches('/').ends_with("-security");
     for line in text.lines().map(str::trim) {
         let uri = if let Some(rest) = line.strip_prefix("URIs:") {
             rest.split_whitespace().find(usable)
         } else if let Some(rest) = line.strip_prefix("deb ") {
-            rest.split_whitespace().filter(|w| !w.starts_with('[')).find(usable)
+            rest.split_whitespace()
+                .filter(|w| !w.starts_with('['))
+                .find(usable)
         } else {
             None
         };
@@ -270,6 +277,18 @@ pub fn mirror_in_sources(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A suffix no other temporary file of this process or another has: the pid and a counter (threads of
+/// one test run share the pid).
+pub fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -340,7 +359,7 @@ pub fn download_verified(url: &str, sha256: &str) -> Result<PathBuf, Error> {
             response.status()
         )));
     }
-    let partial = dir.join(format!(".{base}.{}.partial", std::process::id()));
+    let partial = dir.join(format!(".{base}.{}.partial", unique_suffix()));
     let result = (|| -> Result<String, Error> {
         let mut out = std::fs::File::create(&partial)?;
         let mut hasher = Sha256::new();

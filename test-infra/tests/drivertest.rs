@@ -37,7 +37,8 @@ fn copy_into(dir: &Path, items: &[&str]) {
 /// The module built with dbg's driver name `falco` (`falco.ko`, devices `/dev/falco<cpu>`) from a copy
 /// of `driver/`, against `release`'s headers.
 fn build_module(work: &Path, release: &str) -> PathBuf {
-    let kerneldir = kernel_headers(release).unwrap_or_else(|e| panic!("headers for {release}: {e}"));
+    let kerneldir =
+        kernel_headers(release).unwrap_or_else(|e| panic!("headers for {release}: {e}"));
     let tree = work.join(format!("module-{release}"));
     copy_into(&tree, &["driver"]);
     let src = tree.join("driver");
@@ -92,8 +93,15 @@ fn module_and_probe_for_6_1_pass_in_one_boot() {
     let probe = build_probe(work.path(), RELEASE);
     let tools = tools();
     let kernel = Kernel::fetch(RELEASE).expect("kernel");
-    let report = test_drivers(&kernel, Some(&ko), Some(&probe), "falco", &tools, &DriverTestConfig::default())
-        .expect("the test runs");
+    let report = test_drivers(
+        &kernel,
+        Some(&ko),
+        Some(&probe),
+        "falco",
+        &tools,
+        &DriverTestConfig::default(),
+    )
+    .expect("the test runs");
     eprintln!("{}", report.summary());
     let json = serde_json::to_string_pretty(&report).expect("the report serializes");
     if let Some(keep) = std::env::var_os("KEEP_REPORT") {
@@ -104,11 +112,22 @@ fn module_and_probe_for_6_1_pass_in_one_boot() {
     let probe = report.probe.as_ref().expect("the probe's outcome");
     for o in [module, probe] {
         let failed: Vec<_> = o.checks.iter().filter(|c| !c.passed).collect();
-        assert!(o.passed, "{:?} failed: {}\nfailed checks: {failed:?}", o.kind, o.detail);
+        assert!(
+            o.passed,
+            "{:?} failed: {}\nfailed checks: {failed:?}",
+            o.kind, o.detail
+        );
         assert!(o.cause.is_none());
         assert!(o.seconds > 0.0, "the guest timed the artifact");
-        let getppid = o.checks.iter().find(|c| c.name.starts_with("getppid")).expect("getppid checked");
-        assert_eq!(getppid.got, test_infra::drivertest::workload::GETPPIDS.to_string());
+        let getppid = o
+            .checks
+            .iter()
+            .find(|c| c.name.starts_with("getppid"))
+            .expect("getppid checked");
+        assert_eq!(
+            getppid.got,
+            test_infra::drivertest::workload::GETPPIDS.to_string()
+        );
         assert!(o.storm.is_some(), "the storm's counters are reported");
     }
     let reloads = module
@@ -126,8 +145,15 @@ fn a_module_for_another_kernel_is_refused_with_insmods_error() {
     let ko = build_module(work.path(), "6.12.117+deb12-amd64");
     let tools = tools();
     let kernel = Kernel::fetch(RELEASE).expect("kernel");
-    let report =
-        test_drivers(&kernel, Some(&ko), None, "falco", &tools, &DriverTestConfig::default()).expect("the test runs");
+    let report = test_drivers(
+        &kernel,
+        Some(&ko),
+        None,
+        "falco",
+        &tools,
+        &DriverTestConfig::default(),
+    )
+    .expect("the test runs");
     eprintln!("{}", report.summary());
     assert!(!report.passed());
     let module = report.module.expect("the module's outcome");
@@ -136,18 +162,28 @@ fn a_module_for_another_kernel_is_refused_with_insmods_error() {
         panic!("the cause is the refusal: {:?}", module.cause)
     };
     assert!(insmod.contains("insmod"), "insmod's own message: {insmod}");
-    assert!(module.detail.contains(insmod.as_str()), "the detail quotes insmod: {}", module.detail);
+    assert!(
+        module.detail.contains(insmod.as_str()),
+        "the detail quotes insmod: {}",
+        module.detail
+    );
     assert!(
         dmesg.iter().any(|l| l.contains("falco")),
         "the kernel's complaint about the module is quoted: {dmesg:?}"
     );
-    let insmod_check = module.checks.iter().find(|c| c.name == "insmod").expect("insmod checked");
+    let insmod_check = module
+        .checks
+        .iter()
+        .find(|c| c.name == "insmod")
+        .expect("insmod checked");
     assert_ne!(insmod_check.got, "0");
 }
 
 /// One stanza field of a Packages file.
 fn field<'a>(stanza: &'a str, name: &str) -> Option<&'a str> {
-    stanza.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+    stanza
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
 }
 
 #[test]
@@ -159,7 +195,9 @@ fn a_kernel_fetched_by_url_from_the_mirror_boots() {
         .and_then(|r| r.bytes())
         .unwrap_or_else(|e| panic!("{index}: {e}"));
     let mut text = String::new();
-    xz2::read::XzDecoder::new(&packed[..]).read_to_string(&mut text).expect("Packages.xz");
+    xz2::read::XzDecoder::new(&packed[..])
+        .read_to_string(&mut text)
+        .expect("Packages.xz");
     let uname = "5.10.0-32-amd64";
     let package = format!("linux-image-{uname}-unsigned");
     let stanza = text
@@ -192,7 +230,10 @@ fn serve(status: &'static str, body: Vec<u8>, count: usize) -> String {
             let Ok(mut stream) = stream else { continue };
             let mut request = [0u8; 4096];
             let _ = stream.read(&mut request);
-            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&body);
         }
@@ -211,7 +252,11 @@ fn sha256_hex(data: &[u8]) -> String {
 fn nothing_cached(base: &str) -> bool {
     let dir = cache_dir().join("debs/by-sha256");
     std::fs::read_dir(&dir)
-        .map(|entries| entries.filter_map(Result::ok).all(|e| !e.file_name().to_string_lossy().contains(base)))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .all(|e| !e.file_name().to_string_lossy().contains(base))
+        })
         .unwrap_or(true)
 }
 
@@ -220,19 +265,32 @@ fn a_download_with_the_wrong_sha256_is_refused_and_nothing_is_kept() {
     let body = b"these are not the bytes you expect".to_vec();
     let got = sha256_hex(&body);
     let want = "0".repeat(64);
-    let base = format!("linux-image-9.9.9-wrongsum-{}_amd64.deb", std::process::id());
+    let base = format!(
+        "linux-image-9.9.9-wrongsum-{}_amd64.deb",
+        std::process::id()
+    );
     let url = format!("{}/pool/{base}", serve("200 OK", body, 1));
-    let err = Kernel::from_package("9.9.9-1-amd64", &url, &want).expect_err("a mismatch is an error").to_string();
+    let err = Kernel::from_package("9.9.9-1-amd64", &url, &want)
+        .expect_err("a mismatch is an error")
+        .to_string();
     assert!(err.contains(&url), "names the URL: {err}");
-    assert!(err.contains(&want) && err.contains(&got), "names both digests: {err}");
+    assert!(
+        err.contains(&want) && err.contains(&got),
+        "names both digests: {err}"
+    );
     assert!(nothing_cached(&base), "the bad download is not kept");
 }
 
 #[test]
 fn a_missing_package_or_one_that_is_no_deb_is_an_error() {
     let base = format!("linux-image-9.9.9-missing-{}_amd64.deb", std::process::id());
-    let url = format!("{}/pool/{base}", serve("404 Not Found", b"gone".to_vec(), 1));
-    let err = Kernel::from_package("9.9.9-1-amd64", &url, &"1".repeat(64)).expect_err("404").to_string();
+    let url = format!(
+        "{}/pool/{base}",
+        serve("404 Not Found", b"gone".to_vec(), 1)
+    );
+    let err = Kernel::from_package("9.9.9-1-amd64", &url, &"1".repeat(64))
+        .expect_err("404")
+        .to_string();
     assert!(err.contains("404") && err.contains(&url), "{err}");
     assert!(nothing_cached(&base));
 
@@ -241,10 +299,14 @@ fn a_missing_package_or_one_that_is_no_deb_is_an_error() {
     let sha = sha256_hex(&body);
     let base = format!("linux-image-9.9.9-garbage-{}_amd64.deb", std::process::id());
     let url = format!("{}/pool/{base}", serve("200 OK", body, 1));
-    let err = Kernel::from_package("9.9.9-1-amd64", &url, &sha).expect_err("no deb").to_string();
+    let err = Kernel::from_package("9.9.9-1-amd64", &url, &sha)
+        .expect_err("no deb")
+        .to_string();
     assert!(err.contains("dpkg-deb"), "{err}");
 
-    let err = Kernel::from_package("9.9.9-1-amd64", &url, "abc").expect_err("not a digest").to_string();
+    let err = Kernel::from_package("9.9.9-1-amd64", &url, "abc")
+        .expect_err("not a digest")
+        .to_string();
     assert!(err.contains("not a sha256"), "{err}");
 }
 
@@ -264,8 +326,13 @@ fn images_json_is_read_and_a_malformed_one_is_an_error() {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"6.1.170-3-amd64": {"uname": 5}"#).expect("write");
     let err = read_images(&bad).expect_err("malformed").to_string();
-    assert!(err.contains("bad.json") && err.contains("expected"), "{err}");
-    let err = read_images(&dir.path().join("none.json")).expect_err("missing").to_string();
+    assert!(
+        err.contains("bad.json") && err.contains("expected"),
+        "{err}"
+    );
+    let err = read_images(&dir.path().join("none.json"))
+        .expect_err("missing")
+        .to_string();
     assert!(err.contains("crawler"), "{err}");
 }
 
@@ -281,5 +348,70 @@ fn the_mirror_is_read_from_apt_sources() {
         test_infra::packages::mirror_in_sources(one_line).as_deref(),
         Some("http://mirror.example/debian")
     );
-    assert_eq!(test_infra::packages::mirror_in_sources("nothing here"), None);
+    assert_eq!(
+        test_infra::packages::mirror_in_sources("nothing here"),
+        None
+    );
+}
+
+/// Both compressions Debian uses (xz on 6.1, zstd on 6.12) are unpacked on the host into an ELF that
+/// qemu enters through its PVH note, and that kernel boots.
+#[test]
+fn kernels_boot_from_their_decompressed_elf() {
+    for release in [RELEASE, "6.12.117+deb12-amd64"] {
+        let kernel = Kernel::fetch(release).expect("kernel");
+        let image = test_infra::vm::boot_image(&kernel);
+        assert_ne!(image, kernel.vmlinuz, "{release}: a PVH ELF is made");
+        let head = std::fs::read(&image).expect("image");
+        assert!(head.starts_with(b"\x7fELF"), "{release}");
+        let config = VmConfig {
+            timeout: Duration::from_secs(180),
+            ..VmConfig::default()
+        };
+        let run = run_script(&kernel, &[], "result uname $(uname -r)", &config).expect("boots");
+        assert_eq!(run.results.get("uname").map(String::as_str), Some(release));
+        assert!(
+            !run.console.contains("Probing EDD"),
+            "{release}: the bzImage's setup code did not run"
+        );
+        run.check_health().expect("healthy");
+        eprintln!("{release}: boot took {:.1} s", run.elapsed.as_secs_f64());
+    }
+}
+
+/// A storm into 64 KiB rings overflows both drivers: the drops are counted in the report and are no
+/// failure; the module's reloads afterwards (with its default ring) capture every call again.
+#[test]
+fn a_storm_into_small_rings_drops_events_and_still_passes() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ko = build_module(work.path(), RELEASE);
+    let probe = build_probe(work.path(), RELEASE);
+    let tools = tools();
+    let kernel = Kernel::fetch(RELEASE).expect("kernel");
+    let config = DriverTestConfig {
+        storm_ring_bytes: Some(65536),
+        ..DriverTestConfig::default()
+    };
+    let report = test_drivers(&kernel, Some(&ko), Some(&probe), "falco", &tools, &config)
+        .expect("the test runs");
+    eprintln!("{}", report.summary());
+    for o in report.outcomes() {
+        let failed: Vec<_> = o.checks.iter().filter(|c| !c.passed).collect();
+        assert!(
+            o.passed,
+            "{:?}: {}\nfailed checks: {failed:?}",
+            o.kind, o.detail
+        );
+        let storm = o.storm.expect("storm counters");
+        assert!(
+            storm.dropped > 1000,
+            "{:?}: a 60,000-call storm overflows a 64 KiB ring: {storm:?}",
+            o.kind
+        );
+        assert!(
+            o.detail.contains(&format!("{} dropped", storm.dropped)),
+            "{}",
+            o.detail
+        );
+    }
 }
