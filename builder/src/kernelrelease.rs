@@ -94,7 +94,8 @@ pub struct BadRelease(pub String);
 static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?P<fullversion>(?P<version>0|[1-9]\d*)\.(?P<patchlevel>0|[1-9]\d*)[.+]?(?P<sublevel>0|[1-9]\d*)?)",
-        r"(?P<fullextraversion>[-.+](?P<extraversion>\d+|\d*[a-zA-Z-][0-9a-zA-Z-]*)?([.+~](\d+|\d*[a-zA-Z-][0-9a-zA-Z-_]*))*)?",
+        // `~` opens the extraversion of Debian's release candidates (`7.3~rc7-1~exp1-amd64`).
+        r"(?P<fullextraversion>[-.+~](?P<extraversion>\d+|\d*[a-zA-Z-][0-9a-zA-Z-]*)?([.+~](\d+|\d*[a-zA-Z-][0-9a-zA-Z-_]*))*)?",
         r"(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$"
     ))
     .expect("the kernel release pattern compiles")
@@ -246,6 +247,8 @@ mod tests {
         assert_eq!((k.version(), k.extraversion.as_str()), ((6, 1, 0), "arch1-1"));
         let k = kr("5.10.96-90.460.amzn2.x86_64");
         assert_eq!(k.version(), (5, 10, 96));
+        let k = kr("7.3~rc7-1~exp1-amd64");
+        assert_eq!((k.version(), k.extraversion.as_str()), ((7, 3, 0), "rc7-1"));
         let k = kr("5.4.0-rc1");
         assert_eq!(k.extraversion, "rc1");
     }
