@@ -431,7 +431,7 @@ fn kernels_boot_from_their_decompressed_elf() {
     }
 }
 
-/// A storm into 64 KiB rings overflows both drivers: the drops are counted in the report and are no
+/// A storm into 16 KiB rings overflows both drivers: the drops are counted in the report and are no
 /// failure; the module's reloads afterwards (with its default ring) capture every call again.
 #[test]
 fn a_storm_into_small_rings_drops_events_and_still_passes() {
@@ -441,7 +441,7 @@ fn a_storm_into_small_rings_drops_events_and_still_passes() {
     let tools = tools();
     let kernel = Kernel::fetch(RELEASE).expect("kernel");
     let config = DriverTestConfig {
-        storm_ring_bytes: Some(65536),
+        storm_ring_bytes: Some(16384),
         ..DriverTestConfig::default()
     };
     let report = test_drivers(&kernel, Some(&ko), Some(&probe), "falco", &tools, &config)
@@ -455,9 +455,11 @@ fn a_storm_into_small_rings_drops_events_and_still_passes() {
             o.kind, o.detail
         );
         let storm = o.storm.expect("storm counters");
+        // How many are lost depends on how far sinsp falls behind (64 KiB rings lost 407 to 6,723 of
+        // the eBPF probe's events between runs); a 16 KiB ring cannot take the storm whole.
         assert!(
-            storm.dropped > 1000,
-            "{:?}: a 60,000-call storm overflows a 64 KiB ring: {storm:?}",
+            storm.dropped > 0,
+            "{:?}: a 60,000-call storm overflows a 16 KiB ring: {storm:?}",
             o.kind
         );
         assert!(
