@@ -395,9 +395,9 @@ pub fn download_verified(url: &str, sha256: &str) -> Result<PathBuf, Error> {
 }
 
 impl Kernel {
-    /// The kernel whose `boot/vmlinuz-<uname>` is in the package at `url` (checked against `sha256`):
-    /// `linux-image-<uname>[-unsigned]`, or `linux-binary-<uname>` on 7.x, where `linux-image-` is an
-    /// empty metapackage.
+    /// The kernel whose vmlinuz is in the package at `url` (checked against `sha256`):
+    /// `linux-image-<uname>[-unsigned]` (`boot/vmlinuz-<uname>`), or `linux-binary-<uname>` on 7.x
+    /// (`usr/lib/modules/<uname>/vmlinuz`), where `linux-image-` is an empty metapackage.
     pub fn from_package(uname: &str, url: &str, sha256: &str) -> Result<Kernel, Error> {
         let _lock = CacheLock::take()?;
         let deb = download_verified(url, sha256)?;
@@ -423,12 +423,18 @@ impl Kernel {
     }
 }
 
-/// `boot/vmlinuz-<uname>`, or wherever else in the unpacked tree a file of that name lies.
+/// `boot/vmlinuz-<uname>` (up to 6.x), `usr/lib/modules/<uname>/vmlinuz` (7.x's `linux-binary-`), or
+/// wherever else in the unpacked tree a file named `vmlinuz-<uname>` lies.
 fn find_vmlinuz(root: &Path, uname: &str) -> Result<Option<PathBuf>, Error> {
     let name = format!("vmlinuz-{uname}");
-    let boot = root.join("boot").join(&name);
-    if boot.is_file() {
-        return Ok(Some(boot));
+    for known in [
+        root.join("boot").join(&name),
+        root.join("usr/lib/modules").join(uname).join("vmlinuz"),
+        root.join("lib/modules").join(uname).join("vmlinuz"),
+    ] {
+        if known.is_file() {
+            return Ok(Some(known));
+        }
     }
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

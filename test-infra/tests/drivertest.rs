@@ -186,10 +186,9 @@ fn field<'a>(stanza: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
 }
 
-#[test]
-fn a_kernel_fetched_by_url_from_the_mirror_boots() {
-    let mirror = apt_mirror().expect("the mirror apt uses");
-    let index = format!("{mirror}/dists/bullseye/main/binary-amd64/Packages.xz");
+/// The stanzas of `<mirror>/dists/<suite>/main/binary-amd64/Packages.xz`.
+fn packages_index(mirror: &str, suite: &str) -> String {
+    let index = format!("{mirror}/dists/{suite}/main/binary-amd64/Packages.xz");
     let packed = reqwest::blocking::get(&index)
         .and_then(|r| r.error_for_status())
         .and_then(|r| r.bytes())
@@ -198,16 +197,27 @@ fn a_kernel_fetched_by_url_from_the_mirror_boots() {
     xz2::read::XzDecoder::new(&packed[..])
         .read_to_string(&mut text)
         .expect("Packages.xz");
-    let uname = "5.10.0-32-amd64";
-    let package = format!("linux-image-{uname}-unsigned");
-    let stanza = text
+    text
+}
+
+/// Fetches the kernel in package `package` of `suite` by its URL and sha256, boots it, and checks that
+/// `uname -r` is `uname`.
+fn boots_by_url(mirror: &str, index: &str, package: &str, uname: &str) {
+    let stanza = index
         .split("\n\n")
-        .find(|s| field(s, "Package") == Some(package.as_str()))
-        .unwrap_or_else(|| panic!("{package} in bullseye"));
+        .find(|s| field(s, "Package") == Some(package))
+        .unwrap_or_else(|| panic!("{package} in the index"));
     let url = format!("{mirror}/{}", field(stanza, "Filename").expect("Filename"));
     let sha = field(stanza, "SHA256").expect("SHA256");
     let kernel = Kernel::from_package(uname, &url, sha).expect("downloads and unpacks");
-    assert!(kernel.vmlinuz.ends_with(format!("boot/vmlinuz-{uname}")));
+    assert!(
+        kernel.vmlinuz.ends_with(format!("boot/vmlinuz-{uname}"))
+            || kernel
+                .vmlinuz
+                .ends_with(format!("usr/lib/modules/{uname}/vmlinuz")),
+        "{}",
+        kernel.vmlinuz.display()
+    );
     // Once cached, the same call reuses the verified download.
     let again = Kernel::from_package(uname, &url, sha).expect("cached");
     assert_eq!(again.vmlinuz, kernel.vmlinuz);
@@ -218,7 +228,39 @@ fn a_kernel_fetched_by_url_from_the_mirror_boots() {
     let run = run_script(&kernel, &[], "result uname $(uname -r)", &config).expect("boots");
     assert_eq!(run.results.get("uname").map(String::as_str), Some(uname));
     run.check_health().expect("a plain boot is healthy");
-    eprintln!("5.10 boot took {:.1} s", run.elapsed.as_secs_f64());
+    eprintln!("{uname} boot took {:.1} s", run.elapsed.as_secs_f64());
+}
+
+/// bullseye's 5.10 (its vmlinuz in `linux-image-<uname>-unsigned`) and sid's 7.x (in
+/// `linux-binary-<uname>`; its `linux-image-` package is an empty metapackage), by URL from the mirror.
+#[test]
+fn kernels_fetched_by_url_from_the_mirror_boot() {
+    let mirror = apt_mirror().expect("the mirror apt uses");
+    let bullseye = packages_index(&mirror, "bullseye");
+    boots_by_url(
+        &mirror,
+        &bullseye,
+        "linux-image-5.10.0-32-amd64-unsigned",
+        "5.10.0-32-amd64",
+    );
+    let sid = packages_index(&mirror, "sid");
+    let package = sid
+        .split("\n\n")
+        .filter_map(|s| field(s, "Package"))
+        .find(|p| p.starts_with("linux-binary-7.") && p.ends_with("+deb14-amd64"))
+        .expect("a 7.x kernel in sid");
+    let uname = package.trim_start_matches("linux-binary-");
+    boots_by_url(&mirror, &sid, package, uname);
+    // Its linux-image- package holds no kernel: the error says where to look.
+    let meta = sid
+        .split("\n\n")
+        .find(|s| field(s, "Package") == Some(&format!("linux-image-{uname}")))
+        .expect("the metapackage");
+    let url = format!("{mirror}/{}", field(meta, "Filename").expect("Filename"));
+    let err = Kernel::from_package(uname, &url, field(meta, "SHA256").expect("SHA256"))
+        .expect_err("a metapackage has no vmlinuz")
+        .to_string();
+    assert!(err.contains(&format!("linux-binary-{uname}")), "{err}");
 }
 
 /// Serves `status` with `body` to each of `count` connections on loopback; returns the base URL.
@@ -297,12 +339,22 @@ fn a_missing_package_or_one_that_is_no_deb_is_an_error() {
     // The right digest of bytes that are no package: downloaded, but unpacking says what is wrong.
     let body = b"!<arch>\ntruncated".to_vec();
     let sha = sha256_hex(&body);
-    let base = format!("linux-image-9.9.9-garbage-{}_amd64.deb", std::process::id());
+    let base = "linux-image-9.9.9-garbage_amd64.deb";
     let url = format!("{}/pool/{base}", serve("200 OK", body, 1));
     let err = Kernel::from_package("9.9.9-1-amd64", &url, &sha)
         .expect_err("no deb")
         .to_string();
     assert!(err.contains("dpkg-deb"), "{err}");
+    assert!(
+        !cache_dir()
+            .join("kernels")
+            .read_dir()
+            .expect("kernels")
+            .any(|e| e
+                .map(|e| e.file_name().to_string_lossy().starts_with("9.9"))
+                .unwrap_or(false)),
+        "no half-unpacked tree is left"
+    );
 
     let err = Kernel::from_package("9.9.9-1-amd64", &url, "abc")
         .expect_err("not a digest")
@@ -379,7 +431,7 @@ fn kernels_boot_from_their_decompressed_elf() {
     }
 }
 
-/// A storm into 64 KiB rings overflows both drivers: the drops are counted in the report and are no
+/// A storm into 16 KiB rings overflows both drivers: the drops are counted in the report and are no
 /// failure; the module's reloads afterwards (with its default ring) capture every call again.
 #[test]
 fn a_storm_into_small_rings_drops_events_and_still_passes() {
@@ -389,7 +441,7 @@ fn a_storm_into_small_rings_drops_events_and_still_passes() {
     let tools = tools();
     let kernel = Kernel::fetch(RELEASE).expect("kernel");
     let config = DriverTestConfig {
-        storm_ring_bytes: Some(65536),
+        storm_ring_bytes: Some(16384),
         ..DriverTestConfig::default()
     };
     let report = test_drivers(&kernel, Some(&ko), Some(&probe), "falco", &tools, &config)
@@ -403,9 +455,11 @@ fn a_storm_into_small_rings_drops_events_and_still_passes() {
             o.kind, o.detail
         );
         let storm = o.storm.expect("storm counters");
+        // How many are lost depends on how far sinsp falls behind (64 KiB rings lost 407 to 6,723 of
+        // the eBPF probe's events between runs); a 16 KiB ring cannot take the storm whole.
         assert!(
-            storm.dropped > 1000,
-            "{:?}: a 60,000-call storm overflows a 64 KiB ring: {storm:?}",
+            storm.dropped > 0,
+            "{:?}: a 60,000-call storm overflows a 16 KiB ring: {storm:?}",
             o.kind
         );
         assert!(
