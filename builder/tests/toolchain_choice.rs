@@ -131,3 +131,18 @@ fn images_build_keeps_an_image_made_from_the_same_recipe() {
     assert_eq!((lines[1], lines[2]), ("12", "11"), "{said}");
     assert_eq!(lines.len(), 7, "pahole, clang, make and cmake are there: {said}");
 }
+
+#[test]
+fn a_failing_debootstrap_shows_its_log_and_keeps_the_image_there_is() {
+    ensure_builder_image();
+    // A loopback port nobody listens on: the mirror is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mirror = format!("http://127.0.0.1:{port}/debian");
+    let out = driverkit(&["images", "build", "--suite", "bookworm", "--force", "--mirror", &mirror], &repo());
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains(&format!("debootstrap of bookworm from {mirror} failed")), "{log}");
+    assert!(log.contains(&format!("E: Failed getting release file {mirror}/dists/bookworm/Release")), "the log's tail is shown:\n{log}");
+    let inspect = std::process::Command::new("docker").args(["image", "inspect", BOOKWORM_IMAGE]).output().expect("docker");
+    assert!(inspect.status.success(), "the image made before is still there");
+}
