@@ -384,6 +384,24 @@ pub fn prepare(
     Ok((root, kerneldir))
 }
 
+/// The release a kernel tree is for, what `uname -r` says on that kernel and its modules' vermagic
+/// begins with: `UTS_RELEASE` of `include/generated/utsrelease.h`, else `include/config/kernel.release`
+/// (Debian's header packages put the upstream version, `6.1.170`, in the latter).
+pub fn release_of(kerneldir: &Path) -> Option<String> {
+    let uts = fs::read_to_string(kerneldir.join("include/generated/utsrelease.h")).ok().and_then(|text| {
+        text.lines().find_map(|l| {
+            let rest = l.trim().strip_prefix("#define")?.trim_start().strip_prefix("UTS_RELEASE")?;
+            let value = rest.trim().strip_prefix('"')?.strip_suffix('"')?;
+            (!value.is_empty()).then(|| value.to_owned())
+        })
+    });
+    uts.or_else(|| {
+        let text = fs::read_to_string(kerneldir.join("include/config/kernel.release")).ok()?;
+        let value = text.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    })
+}
+
 /// The first directory under `root` matching `pattern` (`*` within a component).
 pub fn find_kerneldir(root: &Path, pattern: &str) -> Result<PathBuf, HeadersError> {
     let mut current = vec![root.to_path_buf()];
@@ -596,6 +614,18 @@ fn uncpio(data: &[u8], dest: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trees_release_is_its_uts_release() {
+        let dir = tempfile::tempdir().expect("tmp");
+        assert_eq!(release_of(dir.path()), None);
+        fs::create_dir_all(dir.path().join("include/config")).expect("mkdir");
+        fs::create_dir_all(dir.path().join("include/generated")).expect("mkdir");
+        fs::write(dir.path().join("include/config/kernel.release"), "6.1.170\n").expect("write");
+        assert_eq!(release_of(dir.path()).as_deref(), Some("6.1.170"));
+        fs::write(dir.path().join("include/generated/utsrelease.h"), "#define UTS_RELEASE \"6.1.0-47-amd64\"\n").expect("write");
+        assert_eq!(release_of(dir.path()).as_deref(), Some("6.1.0-47-amd64"));
+    }
 
     #[test]
     fn globs_match_within_a_component() {

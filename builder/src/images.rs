@@ -421,4 +421,44 @@ mod tests {
         std::fs::write(&path, "images: [").expect("write");
         assert!(from_index(&path, "debian", Arch::Amd64, "latest").is_err());
     }
+
+    #[test]
+    fn each_suite_has_its_image_named_by_its_gccs() {
+        let recipes = ImageRecipe::all("http://mirror.example/debian/");
+        let tags: Vec<String> = recipes.iter().map(|r| r.tag(Arch::Amd64, "latest")).collect();
+        assert_eq!(
+            tags,
+            [
+                "any-x86_64_gcc10.0.0_gcc9.0.0-latest",
+                "any-x86_64_gcc12.0.0_gcc11.0.0-latest",
+                "any-x86_64_gcc14.0.0_gcc13.0.0-latest",
+                "any-x86_64_gcc16.0.0_gcc15.0.0-latest",
+            ]
+        );
+        let sid = ImageRecipe::for_suite("sid", "http://mirror.example/debian/").expect("sid");
+        assert_eq!(sid.mirror, "http://mirror.example/debian");
+        assert!(sid.packages.iter().any(|p| p == "gcc-16") && sid.packages.iter().any(|p| p == "gcc-15"), "{:?}", sid.packages);
+        for tool in ["make", "cmake", "clang", "llvm", "libbpf-dev", "libelf-dev", "dwarves", "bc", "flex", "bison", "kmod", "zstd"] {
+            assert!(recipes.iter().all(|r| r.packages.iter().any(|p| p == tool)), "{tool} in every image");
+        }
+        // The fingerprint names what is in the image, not where it was downloaded from.
+        let elsewhere = ImageRecipe::for_suite("sid", "http://other.example/debian").expect("sid");
+        assert_eq!(sid.fingerprint(), elsewhere.fingerprint());
+        let fingerprints: std::collections::BTreeSet<String> = recipes.iter().map(ImageRecipe::fingerprint).collect();
+        assert_eq!(fingerprints.len(), 4);
+        assert!(ImageRecipe::for_suite("buster", "http://mirror.example/debian").is_none());
+    }
+
+    #[test]
+    fn without_an_engine_the_built_names_are_chosen_from() {
+        let repos = vec!["docker.io/falcosecurity/driverkit-builder".to_owned(), "registry.example/builders".to_owned()];
+        let names = built_names(&repos, Arch::Arm64, "latest");
+        assert_eq!(names.len(), 8);
+        assert_eq!(names[0], "falcosecurity/driverkit-builder:any-aarch64_gcc10.0.0_gcc9.0.0-latest");
+        assert_eq!(names[7], "registry.example/builders:any-aarch64_gcc16.0.0_gcc15.0.0-latest");
+        let found = parse_tags(&names, &repos, "debian", Arch::Arm64, "latest");
+        assert_eq!(found.len(), 16, "two gccs per image");
+        let pick = choose(&found, "debian", GccVersion(14, 0, 0)).expect("an image");
+        assert_eq!(pick.name, "falcosecurity/driverkit-builder:any-aarch64_gcc14.0.0_gcc13.0.0-latest", "the first repository wins");
+    }
 }

@@ -374,4 +374,29 @@ mod tests {
         assert_eq!(series(GccVersion(14, 2, 0)), GccVersion(14, 0, 0));
         assert_eq!(series(GccVersion(4, 8, 5)), GccVersion(4, 8, 0));
     }
+
+    fn build(extra: &str) -> BuildConfig {
+        crate::config::Layer::from_yaml(&format!(
+            "kernelrelease: 6.12.95-1~bpo12+1-amd64\ntarget: debian\noutput:\n  module: /tmp/x/scap.ko\n{extra}"
+        ))
+        .expect("yaml")
+        .into_build()
+        .expect("valid")
+    }
+
+    #[test]
+    fn config_beats_headers_beats_the_kernel_series() {
+        let headers = KernelCompiler { gcc: GccVersion(12, 2, 0), text: None };
+        // bookworm-backports' 6.12 was built with gcc 12; by its series driverkit would say 14.
+        assert_eq!(wanted_gcc(&build(""), Some(&headers)), (GccVersion(12, 0, 0), GccSource::Headers));
+        assert_eq!(wanted_gcc(&build(""), None), (GccVersion(14, 0, 0), GccSource::Default));
+        assert_eq!(wanted_gcc(&build("gccversion: 11\n"), Some(&headers)), (GccVersion(11, 0, 0), GccSource::Config));
+        let centos = crate::config::Layer::from_yaml(
+            "kernelrelease: 3.10.0-1160.el7.x86_64\ntarget: centos\noutput:\n  module: /tmp/x/scap.ko\n",
+        )
+        .expect("yaml")
+        .into_build()
+        .expect("valid");
+        assert_eq!(wanted_gcc(&centos, None).1, GccSource::Target);
+    }
 }

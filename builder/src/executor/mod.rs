@@ -148,9 +148,7 @@ pub fn finish(build: &BuildConfig, prepared: &Prepared, built: &Built) -> Result
         let module = built.module.as_ref().ok_or_else(|| OutputError::Missing(format!("{}.ko", build.driver_name)))?;
         // kernel-crawler names Debian kernels by package version (6.12.95-1~bpo12+1-amd64): the
         // headers say which `uname -r` they are for, and that is what the vermagic must be.
-        let headers_release = std::fs::read_to_string(prepared.kerneldir.join("include/config/kernel.release"))
-            .ok()
-            .map(|s| s.trim().to_owned());
+        let headers_release = headers::release_of(&prepared.kerneldir);
         let uname = build.target.uname_release(&build.kernel);
         let mut accepted = vec![build.kernel_release.as_str()];
         accepted.extend(uname.as_deref());
