@@ -12,6 +12,7 @@
 //! ```
 
 pub mod artifacts;
+pub mod dbg;
 pub mod drivertest;
 pub mod initramfs;
 pub mod packages;
