@@ -153,14 +153,18 @@ impl fmt::Display for KernelRelease {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebianName {
     pub version: (u64, u64, u64),
-    /// `-47` or `+deb12` (ABI form), `-3` or `-1~bpo12+1` (package-version form).
+    /// The version as written: `6.1.170`, `7.3` (a release candidate has no patch level).
+    pub version_text: String,
+    /// `-47` or `+deb12` (ABI form; none for experimental's `7.3-amd64`), `-3`, `-1~bpo12+1` or
+    /// `~rc7-1~exp1` (package-version form).
     pub middle: String,
     /// `amd64`, `cloud-amd64`, `rt-arm64`.
     pub flavour: String,
 }
 
 static DEBIAN_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d+)\.(\d+)(?:\.(\d+))?(\+deb\d+|-[^-]+)-([0-9a-z]+(?:-[0-9a-z]+)*)$").expect("the Debian name pattern compiles")
+    Regex::new(r"^((\d+)\.(\d+)(?:\.(\d+))?)(\+deb\d+|~rc[^-]*-[^-]+|-\d[^-]*)?-([0-9a-z]+(?:-[0-9a-z]+)*)$")
+        .expect("the Debian name pattern compiles")
 });
 
 impl DebianName {
@@ -168,22 +172,22 @@ impl DebianName {
         let caps = DEBIAN_NAME.captures(release)?;
         let number = |i: usize| caps.get(i).map_or(Some(0), |m| m.as_str().parse().ok());
         Some(DebianName {
-            version: (number(1)?, number(2)?, number(3)?),
-            middle: caps[4].to_owned(),
-            flavour: caps[5].to_owned(),
+            version: (number(2)?, number(3)?, number(4)?),
+            version_text: caps[1].to_owned(),
+            middle: caps.get(5).map_or("", |m| m.as_str()).to_owned(),
+            flavour: caps[6].to_owned(),
         })
     }
 
     /// kernel-crawler's form: a Debian package revision after a real patch level (the ABI form's
     /// old style has patch level 0, its new style `+debNN`).
     pub fn is_package_version(&self) -> bool {
-        self.middle.starts_with('-') && self.version.2 != 0
+        (self.middle.starts_with('-') && self.version.2 != 0) || self.middle.starts_with("~rc")
     }
 
     /// The package version of a package-version name: `6.12.95-1~bpo12+1`.
     pub fn package_version(&self) -> String {
-        let (a, b, c) = self.version;
-        format!("{a}.{b}.{c}{}", self.middle)
+        format!("{}{}", self.version_text, self.middle)
     }
 }
 
@@ -284,6 +288,18 @@ mod tests {
         assert_eq!((abi.version, abi.middle.as_str(), abi.flavour.as_str()), ((7, 2, 13), "+deb14", "amd64"));
         assert!(!abi.is_package_version());
         assert!(!DebianName::parse("6.1.0-47-amd64").expect("parses").is_package_version());
+        // Experimental's release candidates: `7.3~rc7-1~exp1-amd64` is the package of ABI `7.3-amd64`.
+        let rc = DebianName::parse("7.3~rc7-1~exp1-amd64").expect("parses");
+        assert!(rc.is_package_version());
+        assert_eq!(rc.package_version(), "7.3~rc7-1~exp1");
+        let abi = DebianName::parse("7.3-amd64").expect("parses");
+        assert_eq!((abi.middle.as_str(), abi.flavour.as_str()), ("", "amd64"));
+        assert!(debian_names_same_kernel(
+            "7.3~rc7-1~exp1-rt-amd64",
+            "7.3-rt-amd64",
+            &["http://mirror.example/debian/pool/main/l/linux/linux-headers-7.3-rt-amd64_7.3~rc7-1~exp1_amd64.deb".into()]
+        ));
+        assert!(!debian_names_same_kernel("7.3~rc7-1~exp1-amd64", "7.3-rt-amd64", &[]));
         assert_eq!(DebianName::parse("latest"), None);
     }
 

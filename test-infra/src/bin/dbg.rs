@@ -65,8 +65,8 @@ struct Global {
     /// Say what would be done, do nothing
     #[arg(long, global = true)]
     dry_run: bool,
-    /// Log level: debug, info, warn, error
-    #[arg(short = 'l', long, global = true, default_value = "info")]
+    /// Log level: debug, info, warn, error (each build's own log goes to driverkit/logs/ when it fails)
+    #[arg(short = 'l', long, global = true, default_value = "warn")]
     log_level: String,
 }
 

@@ -366,6 +366,11 @@ struct BuildLog {
 }
 
 impl BuildLog {
+    /// A line of dbg's own, which does not count as the build's output.
+    fn note(&mut self, line: &str) {
+        let _ = writeln!(self.file, "# {line}");
+    }
+
     fn line(&mut self, line: &str) {
         let now = Instant::now();
         self.first_line.get_or_insert(now);
@@ -394,7 +399,7 @@ fn build_one(shared: &Shared<'_>, runtime: &tokio::runtime::Runtime, job: &Job) 
         }
         Err(e) => {
             let cause = e.to_string();
-            log.line(&format!("error: {cause}"));
+            log.note(&format!("error: {cause}"));
             let _ = log.file.flush();
             Outcome::Failed { cause, log: Some(log.path.clone()) }
         }
@@ -438,7 +443,7 @@ fn build_logged(
         executor::prepare(&config, &source, &shared.build.cache, None)?
     };
     let prepare = t0.elapsed();
-    log.line(&format!("# kernel tree: {}", prepared.kerneldir.display()));
+    log.note(&format!("kernel tree: {}", prepared.kerneldir.display()));
 
     let t1 = Instant::now();
     let built = match &shared.build.executor {
@@ -446,13 +451,13 @@ fn build_logged(
             let docker = builder::images::docker::connect()?;
             runtime.block_on(async {
                 let tools = builder::toolchain::choose(Some(&docker), &config, Some(&prepared.kerneldir), false).await?;
-                log.line(&format!("# builder image {} with {}", tools.image, tools.cc));
+                log.note(&format!("builder image {} with {}", tools.image, tools.cc));
                 executor::docker::run(&docker, &config, &prepared, &tools, &mut |l| log.line(l)).await
             })?
         }
         Executor::Kubernetes { namespace, kubeconfig, context } => runtime.block_on(async {
             let tools = builder::toolchain::choose(None, &config, Some(&prepared.kerneldir), true).await?;
-            log.line(&format!("# builder image {} with {}", tools.image, tools.cc));
+            log.note(&format!("builder image {} with {}", tools.image, tools.cc));
             let client = executor::kubernetes::connect(kubeconfig.as_deref(), context.as_deref()).await?;
             let cluster = executor::kubernetes::Cluster {
                 namespace: namespace.clone(),
