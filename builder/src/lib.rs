@@ -3,7 +3,8 @@
 //!
 //! The flow of one build: [`config`] (YAML, flags and `DRIVERKIT_*` variables, validated) →
 //! [`targets`] (where the kernel's headers are) → [`headers`] (found, downloaded, verified, unpacked) →
-//! [`images`] (the builder image with the right gcc) → [`script`] (driverkit's recipe) →
+//! [`toolchain`] (the builder image with the gcc the headers name, among [`images`], one per Debian
+//! suite) → [`script`] (driverkit's recipe) →
 //! [`executor`] (Docker or the host) → [`outputs`] (written with a `.sha256`, vermagic checked).
 
 pub mod apt;

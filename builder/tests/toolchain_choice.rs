@@ -146,3 +146,24 @@ fn a_failing_debootstrap_shows_its_log_and_keeps_the_image_there_is() {
     let inspect = std::process::Command::new("docker").args(["image", "inspect", BOOKWORM_IMAGE]).output().expect("docker");
     assert!(inspect.status.success(), "the image made before is still there");
 }
+
+#[test]
+fn a_cloud_kernel_finds_its_own_tree_beside_the_plain_one() {
+    ensure_builder_image();
+    let work = tempfile::tempdir().expect("tmp");
+    let cloud = "6.12.117+deb12-cloud-amd64";
+    // The plain flavour's headers package served and unpacked too: its tree sorts first.
+    let mut debs = header_debs(cloud);
+    debs.push(test_infra::packages::fetch_deb(&format!("linux-headers-{R612}")).expect("apt-get download"));
+    let server = FileServer::start(&debs);
+    let name = crawler_name(&debs, cloud).replace("-amd64", "-cloud-amd64");
+    assert!(name.ends_with("deb12u1-cloud-amd64"), "{name}");
+    let (config, module) = config(work.path(), &name, &server, &debs);
+    let src = repo().to_string_lossy().into_owned();
+    let out = driverkit(&["docker", "-c", &config.to_string_lossy(), "--src-dir", &src], &repo());
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains(&format!("usr/src/linux-headers-{cloud}")), "the cloud tree is KERNELDIR:\n{log}");
+    let magic = builder::outputs::vermagic(&std::fs::read(&module).expect("the module")).expect("a module");
+    assert!(magic.starts_with(&format!("{cloud} ")), "{magic}");
+}
