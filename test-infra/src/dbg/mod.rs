@@ -232,14 +232,11 @@ fn codename(release: &str) -> &'static str {
     }
 }
 
-/// Writes `data` to `path` through a temporary file in the same directory.
+/// Writes `data` to `path` through a temporary file in the same directory (made first).
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), DbgError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(format!("writing into {}", dir.display())))?;
-    std::io::Write::write_all(&mut tmp, data).map_err(io_err(format!("writing {}", path.display())))?;
-    tmp.persist(path).map_err(|e| DbgError::Io { context: format!("writing {}", path.display()), source: e.error })?;
-    Ok(())
+    crate::artifacts::write_atomic(path, data, 0o644).map_err(io_err(format!("writing {}", path.display())))
 }
 
 #[cfg(test)]
