@@ -32,7 +32,7 @@
 #include <bpf/bpf_core_read.h>
 
 #ifndef READ_ONCE
-/* The CO-RE build has no linux/compiler.h: the kernel's accessors, reduced to the __u32s used here. */
+/* The CO-RE build has no linux/compiler.h: the kernel's accessors, for the __u32s used here. */
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, val) (*(volatile typeof(x) *)&(x) = (val))
 #endif
@@ -1100,8 +1100,8 @@ static __always_inline const struct settings *wanted(__u16 type)
 	if (!s || !s->capturing || type >= PPM_EVENT_MAX)
 		return NULL;
 	/*
-	 * clang 21 drops a plain mask here, having proven the range on a register it then reloads from the
-	 * stack, and the verifier sees an unbounded index.
+	 * clang 21 drops a plain mask here, having proven the range on a register it then reloads
+	 * from the stack, and the verifier sees an unbounded index.
 	 */
 	VERIFIER_BOUND(word, 7);
 	if (!(s->events[word] & (1ULL << (type % 64))))
