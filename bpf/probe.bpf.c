@@ -31,6 +31,12 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#ifndef READ_ONCE
+/* The CO-RE build has no linux/compiler.h: the kernel's accessors, for the __u32s used here. */
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, val) (*(volatile typeof(x) *)&(x) = (val))
+#endif
+
 #ifndef PPM_KERNEL_HEADERS
 #define KREAD BPF_CORE_READ
 #elif defined(BPF_PROBE_READ)
@@ -38,8 +44,8 @@
 #else
 /*
  * libbpf 0.3 (bullseye's) has no BPF_PROBE_READ: the same chain of plain kernel reads, one hop per
- * field, for the up to three hops this probe follows. The cast drops a const the field's type may carry
- * (task_struct's cred), as libbpf's own macro does.
+ * field, for the up to three hops this probe follows. The cast drops a const the field's type may
+ * carry (task_struct's cred), as libbpf's own macro does.
  */
 #define KREAD_1(src, a)							\
 	({								\
@@ -170,6 +176,7 @@ struct args {
 #define VERIFIER_BOUND(x, mask) asm volatile("%0 &= " #mask : "+r"(x))
 
 _Static_assert(PPM_EVENT_PARAMS_SLOTS >= PPM_EVENT_MAX && PPM_EVENT_PARAMS_SLOTS == 512, "event types are masked with 511");
+_Static_assert(EVENTS_MASK_WORDS == 8, "the words of the events mask are indexed masked with 7");
 
 static __always_inline const struct ppm_event_params *params_of(__u32 type)
 {
@@ -191,8 +198,8 @@ static __always_inline void eb_len(struct eb *b, __u32 len)
 	*(__u16 *)&b->buf[(HDR_LEN + (b->cur & (PPM_MAX_EVENT_PARAMS - 1)) * 2) & SCRATCH_MASK] = len;
 	b->cur++;
 #ifdef PPM_LAUNDER_OFFSETS
-	*(volatile __u32 *)&b->sc->off = b->off + len;
-	b->off = *(volatile __u32 *)&b->sc->off;
+	WRITE_ONCE(b->sc->off, b->off + len);
+	b->off = READ_ONCE(b->sc->off);
 #else
 	b->off += len;
 #endif
@@ -200,7 +207,7 @@ static __always_inline void eb_len(struct eb *b, __u32 len)
 
 static __always_inline void eb_fault(struct eb *b)
 {
-	*(volatile __u32 *)&b->sc->faulted = 1;
+	WRITE_ONCE(b->sc->faulted, 1);
 }
 
 /* No room for `len` more bytes: the parameter is sent empty (or not at all past the last one). */
@@ -1088,10 +1095,16 @@ static __always_inline const struct settings *wanted(__u16 type)
 {
 	__u32 zero = 0;
 	const struct settings *s = bpf_map_lookup_elem(&settings, &zero);
+	__u32 word = type / 64;
 
 	if (!s || !s->capturing || type >= PPM_EVENT_MAX)
 		return NULL;
-	if (!(s->events[(type / 64) & (EVENTS_MASK_WORDS - 1)] & (1ULL << (type % 64))))
+	/*
+	 * clang 21 drops a plain mask here, having proven the range on a register it then reloads
+	 * from the stack, and the verifier sees an unbounded index.
+	 */
+	VERIFIER_BOUND(word, 7);
+	if (!(s->events[word] & (1ULL << (type % 64))))
 		return NULL;
 	if ((bpf_get_current_pid_tgid() >> 32) == s->consumer_tgid)
 		return NULL;
@@ -1147,7 +1160,7 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 		fill_event(&b, c);
 	}
 	len = eb_finish(&b);
-	if (*(volatile __u32 *)&sc->faulted)
+	if (READ_ONCE(sc->faulted))
 		n->n_drops_pf++;
 	/* Waking the reader for every event costs more than the event; the reader polls instead. */
 	if (bpf_ringbuf_output(&events, b.buf, len & (SCRATCH_HALF * 2 - 1), BPF_RB_NO_WAKEUP))

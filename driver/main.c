@@ -653,6 +653,7 @@ static char *ppm_devnode(const struct device *dev, umode_t *mode)
 	return NULL;
 }
 
+/* 6.2 made struct class's devnode() take a const struct device. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 static char *ppm_devnode_compat(struct device *dev, umode_t *mode)
 {
@@ -700,6 +701,7 @@ static int __init ppm_init(void)
 	if (ret)
 		return ret;
 	g_major = MAJOR(dev);
+	/* 6.4 dropped class_create()'s owner argument. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
 	g_class = class_create(THIS_MODULE, DRIVER_DEVICE_NAME);
 #else
