@@ -687,6 +687,18 @@ struct Verdict {
 }
 
 impl Verdict {
+    /// The workload's capture (files `<prefix>` and `<prefix>_cap`): no drops, and its counts exact.
+    fn workload_capture(&mut self, run: &VmRun, prefix: &str) {
+        let Some(stats) = self.sinsp_ran(run, prefix, "workload capture") else { return };
+        self.check("workload capture: dropped events", 0, stats.dropped);
+        if stats.dropped != 0 {
+            self.fail(Cause::CountsOff { checks: vec![format!("{} events dropped outside the storm", stats.dropped)] });
+        }
+        if let Some(events) = self.capture(run, &format!("{prefix}_cap"), "workload capture") {
+            self.counts(workload_checks(&events));
+        }
+    }
+
     fn new(kind: ArtifactKind, artifact: &Path) -> Verdict {
         Verdict {
             kind,
@@ -924,20 +936,7 @@ fn check_module(
         });
         return v.finish(seconds);
     }
-    if let Some(stats) = v.sinsp_ran(run, "kw", "workload capture") {
-        v.check("workload capture: dropped events", 0, stats.dropped);
-        if stats.dropped != 0 {
-            v.fail(Cause::CountsOff {
-                checks: vec![format!(
-                    "{} events dropped outside the storm",
-                    stats.dropped
-                )],
-            });
-        }
-        if let Some(events) = v.capture(run, "kw_cap", "workload capture") {
-            v.counts(workload_checks(&events));
-        }
-    }
+    v.workload_capture(run, "kw");
     let storm_loaded = match config.storm_ring_bytes {
         Some(n) => {
             let r = run.results.get("storm_insmod").cloned().unwrap_or_default();
@@ -1016,20 +1015,7 @@ fn check_module(
 fn check_probe(run: &VmRun, probe: &Path, module_dmesg: &str) -> Outcome {
     let mut v = Verdict::new(ArtifactKind::Probe, probe);
     let seconds = seconds_between(run, "bpf_start", "bpf_end");
-    if let Some(stats) = v.sinsp_ran(run, "bw", "workload capture") {
-        v.check("workload capture: dropped events", 0, stats.dropped);
-        if stats.dropped != 0 {
-            v.fail(Cause::CountsOff {
-                checks: vec![format!(
-                    "{} events dropped outside the storm",
-                    stats.dropped
-                )],
-            });
-        }
-        if let Some(events) = v.capture(run, "bw_cap", "workload capture") {
-            v.counts(workload_checks(&events));
-        }
-    }
+    v.workload_capture(run, "bw");
     if let Some(stats) = v.sinsp_ran(run, "bs", "storm") {
         v.counts(vec![storm_check(&stats)]);
         v.storm = Some(stats);
