@@ -8,10 +8,6 @@
 # Everything it needs (Debian packages, dockerd, the builder image, headers, the kernel) it sets up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v cargo >/dev/null; then
-    echo "error: cargo not found. Install Rust (https://rustup.rs) and run this again." >&2
-    exit 1
-fi
 bash .ci/setup
 release=${KERNEL:-6.1.0-47-amd64}
 work=$(mktemp -d)

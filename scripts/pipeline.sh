@@ -14,10 +14,6 @@
 # WORK=DIR keeps everything in DIR (default: a fresh temporary directory, kept for inspection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v cargo >/dev/null; then
-    echo "error: cargo not found. Install Rust (https://rustup.rs) and run this again." >&2
-    exit 1
-fi
 bash .ci/setup
 matrix=${MATRIX:-slice}
 case "$matrix" in slice | full) ;; *) echo "error: MATRIX is slice or full, not $matrix" >&2; exit 2 ;; esac

@@ -3,10 +3,6 @@
 # tests need (.ci/setup): Debian's sysdig as the reference reader, qemu and kernel images for VM tests, ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v cargo >/dev/null; then
-    echo "error: cargo not found. Install Rust (https://rustup.rs) and run this again." >&2
-    exit 1
-fi
 bash .ci/setup
 echo ">> checking that the generated C files match driver/schema/events.schema"
 cargo xtask codegen --check
