@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
     /// The server answered 404 or 410: the file is not there (a suite the mirror does not carry).
     #[error("{url}: not found (HTTP {status})")]
@@ -19,8 +19,8 @@ impl FetchError {
     }
 }
 
-/// Something that returns the body of a URL.
-pub trait Fetch {
+/// Something that returns the body of a URL. `Sync` so a crawl can ask about many URLs at once.
+pub trait Fetch: Sync {
     fn get(&self, url: &str) -> Result<Vec<u8>, FetchError>;
 
     /// Whether `url` is there, without needing its body (HTTP overrides this with a HEAD request).
@@ -97,6 +97,36 @@ impl Fetch for HttpFetch {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Asks whether each of `urls` is there, `parallel` at a time (through [`Fetch::exists`], so with the
+/// fetcher's timeouts and retries); the answers come in the order of `urls`.
+pub fn exists_all(web: &dyn Fetch, urls: &[String], parallel: usize) -> Vec<Result<bool, FetchError>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let answers: Mutex<Vec<Option<Result<bool, FetchError>>>> = Mutex::new(vec![None; urls.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, urls.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(url) = urls.get(i) else { break };
+                let answer = web.exists(url);
+                if let Ok(mut all) = answers.lock() {
+                    all[i] = Some(answer);
+                }
+            });
+        }
+    });
+    answers
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .zip(urls)
+        .map(|(a, url)| {
+            a.unwrap_or_else(|| Err(FetchError::Transport { url: url.clone(), reason: "the check did not run".into() }))
+        })
+        .collect()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kernels::crawl::centos::Centos;
 use kernels::crawl::debian::Debian;
 use kernels::crawl::ubuntu::Ubuntu;
-use kernels::crawl::{Arch, Distro, Progress};
+use kernels::crawl::{Arch, Distro, Progress, UrlCheck};
 use kernels::fetch::HttpFetch;
 use kernels::list::{Images, List, ListError};
 
@@ -33,9 +33,13 @@ enum Command {
     /// Crawl the distributions' archives and write <out>/<arch>/list.json (and images.json for Debian).
     #[command(after_help = "Examples:\n  \
 kernel-crawler crawl\n  \
-kernel-crawler crawl --distro debian --arch aarch64 --suite bookworm --suite bookworm-security\n\n\
+kernel-crawler crawl --distro debian --arch aarch64 --suite bookworm --suite bookworm-security\n  \
+kernel-crawler crawl --no-check-urls                    # trust the indexes, no HEAD per URL\n\n\
 The list is written only once the whole crawl is done, through a temporary file; a target whose\n\
-sources all failed keeps the entries it had. Exit status 1 when every source failed.")]
+sources all failed keeps the entries it had. Exit status 1 when every source failed.\n\
+Debian: every header and boot image URL is asked for (HEAD, 16 at a time); a kernel whose header\n\
+package the mirror does not serve is left out with a warning, a boot image that is not served gives\n\
+way to the next candidate (-unsigned, then the signed image).")]
     Crawl(CrawlArgs),
 }
 
@@ -72,6 +76,9 @@ struct CrawlArgs {
     /// Output folder: <out>/<arch>/list.json.
     #[arg(long, default_value = "kernels/list")]
     out: PathBuf,
+    /// Do not ask the mirror whether every listed URL is served (Debian).
+    #[arg(long)]
+    no_check_urls: bool,
     /// Seconds allowed per download.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -114,6 +121,7 @@ fn distros(args: &CrawlArgs) -> anyhow::Result<Vec<Box<dyn Distro>>> {
                 if !args.suites.is_empty() {
                     debian.suites = Some(args.suites.clone());
                 }
+                debian.check_urls = !args.no_check_urls;
                 out.push(Box::new(debian));
             }
             DistroName::Ubuntu => {
@@ -166,6 +174,9 @@ fn crawl(args: CrawlArgs) -> anyhow::Result<ExitCode> {
             for e in &crawl.errors {
                 eprintln!("warning: {target} {arch}: {e}");
             }
+            if let Some(check) = &crawl.url_check {
+                report_url_check(&format!("{target} {arch}"), check);
+            }
             sources_read += crawl.sources_read;
             sources_failed += crawl.errors.len();
             if crawl.sources_read == 0 {
@@ -190,6 +201,26 @@ fn crawl(args: CrawlArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{arch}: {} kernels written to {}", list.len(), path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn report_url_check(what: &str, check: &UrlCheck) {
+    for u in &check.entries_dropped {
+        eprintln!("warning: {what}: {} left out: the mirror does not serve {}", u.kernelrelease, u.url);
+    }
+    for f in &check.fallbacks {
+        eprintln!("{what}: {}: boot image {} instead of {} (the mirror does not serve {})", f.kernelrelease, f.used, f.missing, f.missing_url);
+    }
+    for u in &check.images_dropped {
+        eprintln!("warning: {what}: {}: no boot image is served (last tried {}); its images.json line is left out", u.kernelrelease, u.url);
+    }
+    eprintln!(
+        "{what}: URL check: {} URLs asked; {} kernels left out (header package not served), {} boot images from the next candidate, {} boot images left out, {} left out unchecked (errors above)",
+        check.asked,
+        check.entries_dropped.len(),
+        check.fallbacks.len(),
+        check.images_dropped.len(),
+        check.unchecked
+    );
 }
 
 fn read_or_default<T: Default>(read: Result<T, ListError>) -> anyhow::Result<T> {
