@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -58,10 +58,10 @@ struct CrawlArgs {
     /// Architectures to crawl (repeatable): x86_64, aarch64.
     #[arg(long = "arch", default_values_t = Arch::ALL)]
     arches: Vec<Arch>,
-    /// Debian archive URL (default: the Debian archive in /etc/apt's sources).
+    /// Debian archive URL (default: $DRIVERKIT_DEBIAN_MIRROR, else the Debian archive in /etc/apt's sources).
     #[arg(long, value_name = "URL")]
     mirror: Option<String>,
-    /// Debian security archive URL (default: the `debian-security` sibling of the archive).
+    /// Debian security archive URL (default: apt's security source, else the `debian-security` sibling of the archive).
     #[arg(long, value_name = "URL")]
     security_mirror: Option<String>,
     /// Crawl only these Debian suites instead of discovering them (repeatable).
@@ -109,14 +109,15 @@ fn distros(args: &CrawlArgs) -> anyhow::Result<Vec<Box<dyn Distro>>> {
     for d in &args.distros {
         match d {
             DistroName::Debian => {
-                let mirror = match &args.mirror {
-                    Some(m) => m.clone(),
-                    None => kernels::sources::apt_debian_mirror(Path::new("/etc/apt")).context(
-                        "apt's sources name no Debian archive: pass --mirror URL (and --security-mirror URL)",
-                    )?,
+                let (mirror, apt_security) = match &args.mirror {
+                    Some(m) => (m.clone(), Debian::security_sibling(m)),
+                    None => {
+                        let apt = kernels::sources::apt_mirror()?;
+                        let security = apt.security_or_sibling();
+                        (apt.debian, security)
+                    }
                 };
-                let security =
-                    args.security_mirror.clone().unwrap_or_else(|| Debian::security_sibling(&mirror));
+                let security = args.security_mirror.clone().unwrap_or(apt_security);
                 let mut debian = Debian::new(mirror, security);
                 if !args.suites.is_empty() {
                     debian.suites = Some(args.suites.clone());

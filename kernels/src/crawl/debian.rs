@@ -61,11 +61,7 @@ impl Debian {
 
     /// The security archive's usual place: the `debian-security` sibling of the archive's URL.
     pub fn security_sibling(mirror: &str) -> String {
-        let trimmed = mirror.trim_end_matches('/');
-        match trimmed.rsplit_once('/') {
-            Some((host, "debian")) => format!("{host}/debian-security"),
-            _ => format!("{trimmed}-security"),
-        }
+        crate::sources::security_sibling(mirror)
     }
 
     /// Every suite to try: the known codenames and those the aliases point at, each with its
