@@ -139,3 +139,54 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts how many `exists` calls run at once; `missing/...` is absent, `down/...` fails.
+    #[derive(Default)]
+    struct Counting {
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+    impl Fetch for Counting {
+        fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+            Err(FetchError::Transport { url: url.into(), reason: "get is not used".into() })
+        }
+        fn exists(&self, url: &str) -> Result<bool, FetchError> {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            if url.starts_with("down/") {
+                return Err(FetchError::Status { url: url.into(), status: 503 });
+            }
+            Ok(!url.starts_with("missing/"))
+        }
+    }
+
+    #[test]
+    fn exists_all_answers_in_order_and_at_most_parallel_at_once() {
+        let web = Counting::default();
+        let urls: Vec<String> = (0..40)
+            .map(|i| match i % 4 {
+                1 => format!("missing/{i}"),
+                3 => format!("down/{i}"),
+                _ => format!("ok/{i}"),
+            })
+            .collect();
+        let answers = exists_all(&web, &urls, 8);
+        assert_eq!(answers.len(), 40);
+        for (url, a) in urls.iter().zip(&answers) {
+            match a {
+                Ok(found) => assert_eq!(*found, url.starts_with("ok/"), "{url}"),
+                Err(e) => assert!(url.starts_with("down/") && e.to_string().contains("HTTP 503"), "{url}: {e}"),
+            }
+        }
+        let most = web.most.load(Ordering::SeqCst);
+        assert!((2..=8).contains(&most), "{most} at once");
+        assert!(exists_all(&web, &[], 8).is_empty());
+    }
+}
