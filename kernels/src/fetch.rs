@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
     /// The server answered 404 or 410: the file is not there (a suite the mirror does not carry).
     #[error("{url}: not found (HTTP {status})")]
@@ -19,8 +19,8 @@ impl FetchError {
     }
 }
 
-/// Something that returns the body of a URL.
-pub trait Fetch {
+/// Something that returns the body of a URL. `Sync` so a crawl can ask about many URLs at once.
+pub trait Fetch: Sync {
     fn get(&self, url: &str) -> Result<Vec<u8>, FetchError>;
 
     /// Whether `url` is there, without needing its body (HTTP overrides this with a HEAD request).
@@ -99,6 +99,36 @@ impl Fetch for HttpFetch {
     }
 }
 
+/// Asks whether each of `urls` is there, `parallel` at a time (through [`Fetch::exists`], so with the
+/// fetcher's timeouts and retries); the answers come in the order of `urls`.
+pub fn exists_all(web: &dyn Fetch, urls: &[String], parallel: usize) -> Vec<Result<bool, FetchError>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let answers: Mutex<Vec<Option<Result<bool, FetchError>>>> = Mutex::new(vec![None; urls.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, urls.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(url) = urls.get(i) else { break };
+                let answer = web.exists(url);
+                if let Ok(mut all) = answers.lock() {
+                    all[i] = Some(answer);
+                }
+            });
+        }
+    });
+    answers
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .zip(urls)
+        .map(|(a, url)| {
+            a.unwrap_or_else(|| Err(FetchError::Transport { url: url.clone(), reason: "the check did not run".into() }))
+        })
+        .collect()
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cur = e.source();
@@ -108,4 +138,55 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts how many `exists` calls run at once; `missing/...` is absent, `down/...` fails.
+    #[derive(Default)]
+    struct Counting {
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+    impl Fetch for Counting {
+        fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+            Err(FetchError::Transport { url: url.into(), reason: "get is not used".into() })
+        }
+        fn exists(&self, url: &str) -> Result<bool, FetchError> {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            if url.starts_with("down/") {
+                return Err(FetchError::Status { url: url.into(), status: 503 });
+            }
+            Ok(!url.starts_with("missing/"))
+        }
+    }
+
+    #[test]
+    fn exists_all_answers_in_order_and_at_most_parallel_at_once() {
+        let web = Counting::default();
+        let urls: Vec<String> = (0..40)
+            .map(|i| match i % 4 {
+                1 => format!("missing/{i}"),
+                3 => format!("down/{i}"),
+                _ => format!("ok/{i}"),
+            })
+            .collect();
+        let answers = exists_all(&web, &urls, 8);
+        assert_eq!(answers.len(), 40);
+        for (url, a) in urls.iter().zip(&answers) {
+            match a {
+                Ok(found) => assert_eq!(*found, url.starts_with("ok/"), "{url}"),
+                Err(e) => assert!(url.starts_with("down/") && e.to_string().contains("HTTP 503"), "{url}: {e}"),
+            }
+        }
+        let most = web.most.load(Ordering::SeqCst);
+        assert!((2..=8).contains(&most), "{most} at once");
+        assert!(exists_all(&web, &[], 8).is_empty());
+    }
 }

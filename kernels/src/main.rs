@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kernels::crawl::centos::Centos;
 use kernels::crawl::debian::Debian;
 use kernels::crawl::ubuntu::Ubuntu;
-use kernels::crawl::{Arch, Distro, Progress};
+use kernels::crawl::{Arch, Distro, Progress, UrlCheck};
 use kernels::fetch::HttpFetch;
 use kernels::list::{Images, List, ListError};
 
@@ -33,9 +33,13 @@ enum Command {
     /// Crawl the distributions' archives and write <out>/<arch>/list.json (and images.json for Debian).
     #[command(after_help = "Examples:\n  \
 kernel-crawler crawl\n  \
-kernel-crawler crawl --distro debian --arch aarch64 --suite bookworm --suite bookworm-security\n\n\
+kernel-crawler crawl --distro debian --arch aarch64 --suite bookworm --suite bookworm-security\n  \
+kernel-crawler crawl --no-check-urls                    # trust the indexes, no HEAD per URL\n\n\
 The list is written only once the whole crawl is done, through a temporary file; a target whose\n\
-sources all failed keeps the entries it had. Exit status 1 when every source failed.")]
+sources all failed keeps the entries it had. Exit status 1 when every source failed.\n\
+Debian: every header and boot image URL is asked for (HEAD, 16 at a time); a kernel whose header\n\
+package the mirror does not serve is left out with a warning, a boot image that is not served gives\n\
+way to the next candidate (-unsigned, then the signed image).")]
     Crawl(CrawlArgs),
 }
 
@@ -54,10 +58,10 @@ struct CrawlArgs {
     /// Architectures to crawl (repeatable): x86_64, aarch64.
     #[arg(long = "arch", default_values_t = Arch::ALL)]
     arches: Vec<Arch>,
-    /// Debian archive URL (default: the Debian archive in /etc/apt's sources).
+    /// Debian archive URL (default: $DRIVERKIT_DEBIAN_MIRROR, else the Debian archive in /etc/apt's sources).
     #[arg(long, value_name = "URL")]
     mirror: Option<String>,
-    /// Debian security archive URL (default: the `debian-security` sibling of the archive).
+    /// Debian security archive URL (default: apt's security source, else the `debian-security` sibling of the archive).
     #[arg(long, value_name = "URL")]
     security_mirror: Option<String>,
     /// Crawl only these Debian suites instead of discovering them (repeatable).
@@ -72,6 +76,9 @@ struct CrawlArgs {
     /// Output folder: <out>/<arch>/list.json.
     #[arg(long, default_value = "kernels/list")]
     out: PathBuf,
+    /// Do not ask the mirror whether every listed URL is served (Debian).
+    #[arg(long)]
+    no_check_urls: bool,
     /// Seconds allowed per download.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -102,18 +109,20 @@ fn distros(args: &CrawlArgs) -> anyhow::Result<Vec<Box<dyn Distro>>> {
     for d in &args.distros {
         match d {
             DistroName::Debian => {
-                let mirror = match &args.mirror {
-                    Some(m) => m.clone(),
-                    None => kernels::sources::apt_debian_mirror(Path::new("/etc/apt")).context(
-                        "apt's sources name no Debian archive: pass --mirror URL (and --security-mirror URL)",
-                    )?,
+                let (mirror, apt_security) = match &args.mirror {
+                    Some(m) => (m.clone(), Debian::security_sibling(m)),
+                    None => {
+                        let apt = kernels::sources::apt_mirror()?;
+                        let security = apt.security_or_sibling();
+                        (apt.debian, security)
+                    }
                 };
-                let security =
-                    args.security_mirror.clone().unwrap_or_else(|| Debian::security_sibling(&mirror));
+                let security = args.security_mirror.clone().unwrap_or(apt_security);
                 let mut debian = Debian::new(mirror, security);
                 if !args.suites.is_empty() {
                     debian.suites = Some(args.suites.clone());
                 }
+                debian.check_urls = !args.no_check_urls;
                 out.push(Box::new(debian));
             }
             DistroName::Ubuntu => {
@@ -166,6 +175,9 @@ fn crawl(args: CrawlArgs) -> anyhow::Result<ExitCode> {
             for e in &crawl.errors {
                 eprintln!("warning: {target} {arch}: {e}");
             }
+            if let Some(check) = &crawl.url_check {
+                report_url_check(&format!("{target} {arch}"), check);
+            }
             sources_read += crawl.sources_read;
             sources_failed += crawl.errors.len();
             if crawl.sources_read == 0 {
@@ -190,6 +202,26 @@ fn crawl(args: CrawlArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{arch}: {} kernels written to {}", list.len(), path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn report_url_check(what: &str, check: &UrlCheck) {
+    for u in &check.entries_dropped {
+        eprintln!("warning: {what}: {} left out: the mirror does not serve {}", u.kernelrelease, u.url);
+    }
+    for f in &check.fallbacks {
+        eprintln!("{what}: {}: boot image {} instead of {} (the mirror does not serve {})", f.kernelrelease, f.used, f.missing, f.missing_url);
+    }
+    for u in &check.images_dropped {
+        eprintln!("warning: {what}: {}: no boot image is served (last tried {}); its images.json line is left out", u.kernelrelease, u.url);
+    }
+    eprintln!(
+        "{what}: URL check: {} URLs asked; {} kernels left out (header package not served), {} boot images from the next candidate, {} boot images left out, {} left out unchecked (errors above)",
+        check.asked,
+        check.entries_dropped.len(),
+        check.fallbacks.len(),
+        check.images_dropped.len(),
+        check.unchecked
+    );
 }
 
 fn read_or_default<T: Default>(read: Result<T, ListError>) -> anyhow::Result<T> {

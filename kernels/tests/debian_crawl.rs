@@ -252,3 +252,95 @@ fn a_malformed_existing_list_stops_the_run_and_is_kept() {
     assert!(stderr.contains("list.json:1:12"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&list_path).expect("kept"), "{\"debian\": [");
 }
+
+/// The archive above with some pool files gone, as on a partial mirror whose indexes list them.
+fn partial_archive() -> (Server, String, String) {
+    let (s, mirror, security) = archive();
+    // ABI 51's common headers: its one entry cannot be built.
+    s.put(&format!("/debian-security/{SPOOL}/linux-headers-6.1.0-51-common_6.1.180-1_all.deb"), Reply::Status(404));
+    // The cloud flavour's unsigned image: the signed one of the same kernel boots as well.
+    s.put(&format!("/debian/{POOL}/linux-image-6.1.0-47-cloud-amd64-unsigned_6.1.170-3_amd64.deb"), Reply::Status(410));
+    // 7.x rt: no linux-binary, and the (empty) signed image is no fallback there.
+    s.put("/debian/pool/main/l/linux-signed-amd64/linux-binary-7.2.13+deb14-rt-amd64_7.2.13-1_amd64.deb", Reply::Status(404));
+    // A kbuild that cannot be checked (5xx after the retries): its entry is left out and reported.
+    s.put(&format!("/debian/{POOL}/linux-kbuild-6.12.95+deb12_6.12.95-1~bpo12+1_amd64.deb"), Reply::Status(503));
+    (s, mirror, security)
+}
+
+#[test]
+fn urls_the_mirror_does_not_serve_drop_entries_and_fall_back_images() {
+    let (server, mirror, security) = partial_archive();
+    let web = HttpFetch::new(std::time::Duration::from_secs(20), 2).expect("client");
+    let crawl = Debian::new(mirror.clone(), security).crawl(&web, Arch::X86_64, &mut |_| {});
+
+    let rels: Vec<&str> = crawl.entries.iter().map(|e| e.kernelrelease.as_str()).collect();
+    assert_eq!(
+        rels,
+        ["6.1.170-3-amd64", "6.1.170-3-cloud-amd64", "6.1.170-3-rt-amd64", "6.1.172-1-amd64", "6.1.176-1-amd64", "7.2.13-1-amd64", "7.2.13-1-rt-amd64"],
+        "ABI 51 (common not served) and the three 6.12 backports (kbuild unchecked) are left out"
+    );
+    let check = crawl.url_check.as_ref().expect("the check ran");
+    assert_eq!(check.entries_dropped.len(), 1, "{check:?}");
+    assert_eq!(check.entries_dropped[0].kernelrelease, "6.1.180-1-amd64");
+    assert!(check.entries_dropped[0].url.ends_with("/linux-headers-6.1.0-51-common_6.1.180-1_all.deb"), "{check:?}");
+    assert_eq!(check.unchecked, 3);
+    let unchecked: Vec<String> = crawl.errors.iter().skip(2).map(|e| e.to_string()).collect();
+    assert_eq!(unchecked.len(), 3, "{unchecked:?}");
+    assert!(unchecked[0].starts_with("6.12.95-1~bpo12+1-amd64 (URL check): ") && unchecked[0].contains("HTTP 503"), "{unchecked:?}");
+
+    let images: std::collections::BTreeMap<_, _> = crawl.images.iter().cloned().collect();
+    assert_eq!(images["6.1.170-3-cloud-amd64"].package, "linux-image-6.1.0-47-cloud-amd64", "the signed image");
+    assert_eq!(images["6.1.170-3-amd64"].package, "linux-image-6.1.0-47-amd64-unsigned", "still the unsigned one");
+    assert_eq!(
+        check.fallbacks,
+        [kernels::crawl::Fallback {
+            kernelrelease: "6.1.170-3-cloud-amd64".into(),
+            missing: "linux-image-6.1.0-47-cloud-amd64-unsigned".into(),
+            missing_url: format!("{mirror}/{POOL}/linux-image-6.1.0-47-cloud-amd64-unsigned_6.1.170-3_amd64.deb"),
+            used: "linux-image-6.1.0-47-cloud-amd64".into(),
+        }]
+    );
+    assert!(!images.contains_key("7.2.13-1-rt-amd64"), "no linux-binary: no image line, though the entry stays");
+    assert_eq!(check.images_dropped.len(), 1);
+    assert_eq!(images.len(), 6);
+    // One HEAD per distinct URL (the signed 7.x image is never asked about), the 503 twice.
+    assert_eq!(server.requests("HEAD /debian/pool/main/l/linux-signed-amd64/linux-image-7.2.13+deb14-rt-amd64_"), 0);
+    assert_eq!(server.requests("HEAD /debian/pool/main/l/linux-signed-amd64/linux-image-6.1.0-47-cloud-amd64_"), 1);
+    assert_eq!(server.requests(&format!("HEAD /debian/{POOL}/linux-kbuild-6.12.95+deb12_")), 2);
+    assert_eq!(server.requests(&format!("HEAD /debian/{POOL}/linux-headers-6.1.0-47-common_")), 1);
+}
+
+#[test]
+fn the_cli_names_what_is_left_out_and_can_skip_the_check() {
+    let (server, mirror, security) = partial_archive();
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = out.path().to_str().expect("utf-8");
+    let args = ["crawl", "--arch", "x86_64", "--mirror", &mirror, "--security-mirror", &security, "--out", o];
+    let run = crawler(&args);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: debian x86_64: 6.1.180-1-amd64 left out: the mirror does not serve {security}/{SPOOL}/linux-headers-6.1.0-51-common_6.1.180-1_all.deb"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("warning: debian x86_64: 6.12.95-1~bpo12+1-rt-amd64 (URL check): "), "{stderr}");
+    assert!(stderr.contains("6.1.170-3-cloud-amd64: boot image linux-image-6.1.0-47-cloud-amd64 instead of"), "{stderr}");
+    assert!(stderr.contains("warning: debian x86_64: 7.2.13-1-rt-amd64: no boot image is served"), "{stderr}");
+    assert!(
+        stderr.contains("1 kernels left out (header package not served), 1 boot images from the next candidate, 1 boot images left out, 3 left out unchecked"),
+        "{stderr}"
+    );
+    let list = List::read(out.path().join("x86_64/list.json")).expect("list written");
+    assert_eq!(list.0["debian"].len(), 7);
+    assert_eq!(Images::read(out.path().join("x86_64/images.json")).expect("images").0.len(), 6);
+
+    let heads = server.requests("HEAD ");
+    let run = crawler(&[&args[..], &["--no-check-urls"]].concat());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("URL check"));
+    // Without the check only the pool lookups ask (HEAD): the kbuild of ABIs 47 and 48, ABI 53's common.
+    assert_eq!(server.requests("HEAD ") - heads, 3);
+    assert_eq!(List::read(out.path().join("x86_64/list.json")).expect("list").0["debian"].len(), 11);
+}

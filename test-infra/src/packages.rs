@@ -230,54 +230,18 @@ pub fn read_images(path: &Path) -> Result<BTreeMap<String, KernelImage>, Error> 
     })
 }
 
-/// The Debian mirror apt is configured with (its first non-security `URIs:` or `deb` line), or
-/// `$TEST_INFRA_MIRROR` when set. Nothing names a mirror host in this code: it is read at run time.
+/// The Debian mirror apt is configured with, or `$TEST_INFRA_MIRROR` (or `$DRIVERKIT_DEBIAN_MIRROR`)
+/// when set: [`kernels::sources::apt_mirror`], the one reader of apt's sources in the tree.
 pub fn apt_mirror() -> Result<String, Error> {
-    if let Some(m) = std::env::var_os("TEST_INFRA_MIRROR") {
-        return Ok(m.to_string_lossy().trim_end_matches('/').to_owned());
-    }
-    let mut texts = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
-        let mut paths: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for p in paths {
-            if let Ok(t) = std::fs::read_to_string(&p) {
-                texts.push(t);
-            }
-        }
-    }
-    if let Ok(t) = std::fs::read_to_string("/etc/apt/sources.list") {
-        texts.push(t);
-    }
-    texts
-        .iter()
-        .find_map(|t| mirror_in_sources(t))
-        .ok_or_else(|| Error::Tool {
+    kernels::sources::apt_mirror()
+        .map(|m| m.debian)
+        .map_err(|e| Error::Tool {
             what: "finding the Debian mirror".into(),
-            detail: "no URIs: or deb line in /etc/apt/sources.list{,.d}; set TEST_INFRA_MIRROR=http://.../debian".into(),
+            detail: format!("{e}; or set TEST_INFRA_MIRROR=http://.../debian"),
         })
 }
 
-/// The first mirror URI in apt sources text (deb822 or one-line style) that is not a security archive.
-pub fn mirror_in_sources(text: &str) -> Option<String> {
-    let usable =
-        |u: &&str| u.starts_with("http") && !u.trim_end_matches('/').ends_with("-security");
-    for line in text.lines().map(str::trim) {
-        let uri = if let Some(rest) = line.strip_prefix("URIs:") {
-            rest.split_whitespace().find(usable)
-        } else if let Some(rest) = line.strip_prefix("deb ") {
-            rest.split_whitespace()
-                .filter(|w| !w.starts_with('['))
-                .find(usable)
-        } else {
-            None
-        };
-        if let Some(u) = uri {
-            return Some(u.trim_end_matches('/').to_owned());
-        }
-    }
-    None
-}
+pub use kernels::sources::mirror_in_sources;
 
 /// A suffix no other temporary file of this process or another has: the pid and a counter (threads of
 /// one test run share the pid).

@@ -10,14 +10,18 @@
 //! own `Depends:` relation accepts (`linux-kbuild-6.1 (>= 6.1.170-3)`), which is what apt would install. Naming follows kernel-crawler: kernelrelease is the package version
 //! plus `-<flavour>` (`6.1.170-3-amd64`), kernelversion `"1"`; a release found in several suites is
 //! listed once (the first suite read wins, the main archive before the security one).
+//!
+//! A mirror's indexes can list pool files it does not serve (a partial copy), so after pairing every
+//! URL is asked for ([`check_urls`]): an entry whose header package is not served is left out, and a
+//! boot image that is not served gives way to the next candidate.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Arch, Crawl, Distro, Progress, SourceError};
+use super::{Arch, Crawl, CrawlError, Distro, Fallback, Progress, SourceError, Unserved, UrlCheck};
 use crate::deb::{join, read_suite, relation, satisfies, version_cmp, Package};
 use crate::debian::parse_build_dependencies;
-use crate::fetch::Fetch;
+use crate::fetch::{exists_all, Fetch, FetchError};
 use crate::list::{BootImage, Entry};
 
 /// Codenames tried even when the archive's aliases (`stable`, ...) say nothing about them, oldest first.
@@ -29,6 +33,9 @@ const ALIASES: [&str; 5] = ["oldoldstable", "oldstable", "stable", "testing", "u
 /// Codenames that only exist as themselves: no -updates, -backports or -security.
 const DEVELOPMENT: [&str; 2] = ["sid", "experimental"];
 
+/// How many URLs the check asks about at once.
+pub const CHECK_PARALLEL: usize = 16;
+
 pub struct Debian {
     /// The archive (`http://<mirror>/debian`).
     pub mirror: String,
@@ -36,6 +43,8 @@ pub struct Debian {
     pub security_mirror: String,
     /// Crawl exactly these suites instead of discovering them (`bookworm`, `bookworm-security`, ...).
     pub suites: Option<Vec<String>>,
+    /// Ask the mirror for every URL of the result and leave out what it does not serve ([`check_urls`]).
+    pub check_urls: bool,
 }
 
 /// One suite to read and the archive it lives on.
@@ -47,16 +56,12 @@ pub struct Suite {
 
 impl Debian {
     pub fn new(mirror: impl Into<String>, security_mirror: impl Into<String>) -> Debian {
-        Debian { mirror: mirror.into(), security_mirror: security_mirror.into(), suites: None }
+        Debian { mirror: mirror.into(), security_mirror: security_mirror.into(), suites: None, check_urls: true }
     }
 
     /// The security archive's usual place: the `debian-security` sibling of the archive's URL.
     pub fn security_sibling(mirror: &str) -> String {
-        let trimmed = mirror.trim_end_matches('/');
-        match trimmed.rsplit_once('/') {
-            Some((host, "debian")) => format!("{host}/debian-security"),
-            _ => format!("{trimmed}-security"),
-        }
+        crate::sources::security_sibling(mirror)
     }
 
     /// Every suite to try: the known codenames and those the aliases point at, each with its
@@ -126,9 +131,18 @@ impl Distro for Debian {
                 }
             }
         }
-        let (entries, images) = pair(&packages, web);
-        crawl.entries = entries;
-        crawl.images = images;
+        let (entries, candidates) = pair_candidates(&packages, web);
+        if self.check_urls {
+            let checked = check_urls(web, entries, &candidates, CHECK_PARALLEL);
+            crawl.entries = checked.entries;
+            crawl.images = checked.images;
+            crawl.errors.extend(checked.errors);
+            crawl.url_check = Some(checked.report);
+        } else {
+            crawl.entries = entries;
+            crawl.images =
+                candidates.into_iter().filter_map(|(r, c)| Some((r, c.into_iter().next()?))).collect();
+        }
         crawl
     }
 }
@@ -143,29 +157,139 @@ pub enum Skip {
 /// A headers package made into an entry, or why not.
 pub struct Paired {
     pub headers: String,
-    pub result: Result<(Entry, Option<BootImage>), Skip>,
+    /// The entry and its boot image candidates, best first (see [`boot_images`]).
+    pub result: Result<(Entry, Vec<BootImage>), Skip>,
 }
 
 /// Pairs every flavour headers package in `packages` (all suites, in crawl order) with its common and
-/// kbuild packages; see the module comment for the rules. Entries come deduplicated by kernelrelease.
+/// kbuild packages; see the module comment for the rules. Entries come deduplicated by kernelrelease,
+/// each with its preferred boot image. No URL is checked: see [`check_urls`].
 pub fn pair(packages: &[Package], web: &dyn Fetch) -> (Vec<Entry>, Vec<(String, BootImage)>) {
+    let (entries, candidates) = pair_candidates(packages, web);
+    (entries, candidates.into_iter().filter_map(|(r, c)| Some((r, c.into_iter().next()?))).collect())
+}
+
+/// [`pair`] with every boot image candidate of each kernelrelease, best first.
+pub fn pair_candidates(packages: &[Package], web: &dyn Fetch) -> (Vec<Entry>, BTreeMap<String, Vec<BootImage>>) {
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     let mut images = BTreeMap::new();
     for p in pair_each(packages, web) {
         match p.result {
-            Ok((entry, image)) => {
+            Ok((entry, candidates)) => {
                 if entries.contains_key(&entry.kernelrelease) {
                     continue;
                 }
-                if let Some(image) = image {
-                    images.insert(entry.kernelrelease.clone(), image);
+                if !candidates.is_empty() {
+                    images.insert(entry.kernelrelease.clone(), candidates);
                 }
                 entries.insert(entry.kernelrelease.clone(), entry);
             }
             Err(skip) => tracing::debug!(headers = %p.headers, ?skip, "no entry"),
         }
     }
-    (entries.into_values().collect(), images.into_iter().collect())
+    (entries.into_values().collect(), images)
+}
+
+/// What [`check_urls`] keeps, and what it found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub entries: Vec<Entry>,
+    pub images: Vec<(String, BootImage)>,
+    pub report: UrlCheck,
+    /// URLs that could not be checked (timeouts, 5xx after the fetcher's retries), by kernelrelease.
+    pub errors: Vec<SourceError>,
+}
+
+/// Asks the mirror (`exists`, a HEAD over HTTP, `parallel` at a time) for every header URL of
+/// `entries` and for their boot images. An entry with a header package that is not served (404/410) is
+/// left out; a boot image that is not served gives way to the next of its `candidates`, and with none
+/// left its line is dropped (the entry stays: it can still be built). A URL that cannot be checked
+/// leaves out its entry (or image) and is reported as an error of that kernelrelease.
+pub fn check_urls(
+    web: &dyn Fetch,
+    entries: Vec<Entry>,
+    candidates: &BTreeMap<String, Vec<BootImage>>,
+    parallel: usize,
+) -> Checked {
+    let mut answers: HashMap<String, Result<bool, FetchError>> = HashMap::new();
+    let ask = |urls: Vec<String>, answers: &mut HashMap<String, Result<bool, FetchError>>| {
+        let mut fresh: Vec<String> = urls.into_iter().filter(|u| !answers.contains_key(u)).collect();
+        fresh.sort();
+        fresh.dedup();
+        let got = exists_all(web, &fresh, parallel);
+        answers.extend(fresh.into_iter().zip(got));
+    };
+    // Headers and each image's first candidate at once; later candidates only where needed.
+    let first: Vec<String> = entries
+        .iter()
+        .flat_map(|e| e.headers.iter().cloned())
+        .chain(candidates.values().filter_map(|c| c.first().map(|i| i.url.clone())))
+        .collect();
+    ask(first, &mut answers);
+    let mut at: BTreeMap<&str, usize> = candidates.keys().map(|k| (k.as_str(), 0)).collect();
+    loop {
+        let mut more = Vec::new();
+        for (release, i) in at.iter_mut() {
+            let list = &candidates[*release];
+            while matches!(list.get(*i).and_then(|c| answers.get(&c.url)), Some(Ok(false))) {
+                *i += 1;
+            }
+            if let Some(c) = list.get(*i) {
+                if !answers.contains_key(&c.url) {
+                    more.push(c.url.clone());
+                }
+            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        ask(more, &mut answers);
+    }
+
+    let mut out = Checked::default();
+    out.report.asked = answers.len();
+    let error = |release: &str, e: &FetchError| SourceError {
+        source: format!("{release} (URL check)"),
+        error: CrawlError::Fetch(e.clone()),
+    };
+    for entry in entries {
+        let release = entry.kernelrelease.clone();
+        let failed = entry.headers.iter().find_map(|u| answers.get(u).and_then(|a| a.as_ref().err()));
+        if let Some(e) = failed {
+            out.errors.push(error(&release, e));
+            out.report.unchecked += 1;
+            continue;
+        }
+        if let Some(url) = entry.headers.iter().find(|u| matches!(answers.get(*u), Some(Ok(false)))) {
+            out.report.entries_dropped.push(Unserved { kernelrelease: release, url: url.clone() });
+            continue;
+        }
+        out.entries.push(entry);
+        let Some(list) = candidates.get(&release) else { continue };
+        let Some(&i) = at.get(release.as_str()) else { continue };
+        match list.get(i).map(|c| (c, answers.get(&c.url))) {
+            Some((c, Some(Ok(true)))) => {
+                if i > 0 {
+                    out.report.fallbacks.push(Fallback {
+                        kernelrelease: release.clone(),
+                        missing: list[0].package.clone(),
+                        missing_url: list[0].url.clone(),
+                        used: c.package.clone(),
+                    });
+                }
+                out.images.push((release, c.clone()));
+            }
+            Some((_, Some(Err(e)))) => {
+                out.errors.push(error(&release, e));
+                out.report.unchecked += 1;
+            }
+            _ => {
+                let url = list.last().map(|c| c.url.clone()).unwrap_or_default();
+                out.report.images_dropped.push(Unserved { kernelrelease: release, url });
+            }
+        }
+    }
+    out
 }
 
 pub fn pair_each(packages: &[Package], web: &dyn Fetch) -> Vec<Paired> {
@@ -255,7 +379,7 @@ pub fn pair_each(packages: &[Package], web: &dyn Fetch) -> Vec<Paired> {
                 headers: urls,
                 kernelconfigdata: None,
             };
-            Ok((entry, boot_image(&uname, &same_version)))
+            Ok((entry, boot_images(&uname, &same_version)))
         })();
         out.push(Paired { headers: h.name.clone(), result });
     }
@@ -277,20 +401,23 @@ fn satisfying<'a>(by_name: &HashMap<&str, Vec<&'a Package>>, name: &str, depends
         .copied()
 }
 
-/// The package whose data holds `/boot/vmlinuz-<uname>`: `linux-binary-*` on 7.x (where
-/// `linux-image-*` became an empty metapackage), else the `-unsigned` image, else the signed one.
-fn boot_image<'a>(uname: &str, same_version: &dyn Fn(&str) -> Option<&'a Package>) -> Option<BootImage> {
-    let candidates =
-        [format!("linux-binary-{uname}"), format!("linux-image-{uname}-unsigned"), format!("linux-image-{uname}")];
-    candidates.iter().find_map(|name| {
-        let p = same_version(name)?;
-        Some(BootImage {
-            uname: uname.to_owned(),
-            package: p.name.clone(),
-            url: p.url(),
-            sha256: p.sha256.clone()?,
+/// The packages whose data holds the kernel of `uname`, best first: `linux-binary-*` alone on 7.x
+/// (where `linux-image-*` became an empty metapackage, so it is no fallback), else the `-unsigned`
+/// image, then the signed one (the same kernel, signed for Secure Boot).
+fn boot_images<'a>(uname: &str, same_version: &dyn Fn(&str) -> Option<&'a Package>) -> Vec<BootImage> {
+    let binary = format!("linux-binary-{uname}");
+    let names = if same_version(&binary).is_some() {
+        vec![binary]
+    } else {
+        vec![format!("linux-image-{uname}-unsigned"), format!("linux-image-{uname}")]
+    };
+    names
+        .iter()
+        .filter_map(|name| {
+            let p = same_version(name)?;
+            Some(BootImage { uname: uname.to_owned(), package: p.name.clone(), url: p.url(), sha256: p.sha256.clone()? })
         })
-    })
+        .collect()
 }
 
 #[cfg(test)]

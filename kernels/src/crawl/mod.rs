@@ -101,6 +101,44 @@ pub struct Crawl {
     pub errors: Vec<SourceError>,
     /// Sources that were read successfully (absent ones do not count).
     pub sources_read: usize,
+    /// What the check that every listed URL is served found (`None` when it did not run).
+    pub url_check: Option<UrlCheck>,
+}
+
+/// A URL the index lists but the mirror does not serve (404/410), and the kernel it belonged to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unserved {
+    pub kernelrelease: String,
+    pub url: String,
+}
+
+/// A boot image taken from a later candidate because the preferred package is not served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    pub kernelrelease: String,
+    /// The package that is not served, and its URL.
+    pub missing: String,
+    pub missing_url: String,
+    /// The package used instead.
+    pub used: String,
+}
+
+/// The outcome of asking the mirror (HEAD) for every URL of every entry and boot image: indexes of a
+/// partial mirror list pool files it does not carry, and an entry whose headers cannot be downloaded
+/// is worse than no entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UrlCheck {
+    /// Distinct URLs asked about.
+    pub asked: usize,
+    /// Entries left out: the first header package of each that is not served.
+    pub entries_dropped: Vec<Unserved>,
+    /// Boot images replaced by the next candidate.
+    pub fallbacks: Vec<Fallback>,
+    /// Boot image lines left out: no candidate is served (the last URL tried).
+    pub images_dropped: Vec<Unserved>,
+    /// Entries and images left out because a URL could not be checked (timeout, 5xx after retries);
+    /// each is also in [`Crawl::errors`].
+    pub unchecked: usize,
 }
 
 /// A distribution's crawler.

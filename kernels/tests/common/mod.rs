@@ -111,8 +111,12 @@ pub fn stanza(name: &str, version: &str, arch: &str, depends: &str, filename: &s
 }
 
 /// Serves `dists/<suite>/Release` and its `main/binary-<arch>/Packages.xz` under `root` (a URL path
-/// such as `/debian`); returns the Release text.
+/// such as `/debian`), and every pool file the index lists (as a whole archive would; a test then
+/// takes some away); returns the Release text.
 pub fn serve_suite(server: &Server, root: &str, suite: &str, codename: &str, arch: &str, packages: &str) -> String {
+    for file in packages.lines().filter_map(|l| l.strip_prefix("Filename: ")) {
+        server.put(&format!("{root}/{file}"), Reply::Ok(file.as_bytes().to_vec()));
+    }
     let xz_bytes = xz(packages.as_bytes());
     let release = release_text(suite, codename, arch, packages.as_bytes(), &xz_bytes);
     server.put(&format!("{root}/dists/{suite}/Release"), Reply::Ok(release.clone().into_bytes()));
