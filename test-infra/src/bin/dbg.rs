@@ -446,7 +446,7 @@ impl matrix::Observer for Progress {
 
     fn headers(&self, done: usize, total: usize) {
         self.bar.set_message(format!("headers {done}/{total}"));
-        if !self.tty && (done == total || done % 25 == 0) {
+        if !self.tty && (done == total || done.is_multiple_of(25)) {
             eprintln!("header packages: {done}/{total}");
         }
     }
