@@ -285,31 +285,8 @@ fn file_name_of(url: &str) -> String {
     if name.is_empty() || name.starts_with('.') { "download".into() } else { name }
 }
 
-/// A name part no other download or unpacking of this process or another uses at the same time:
-/// matrix builds fetch and unpack from several threads.
-fn unique_suffix() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}-{n}", std::process::id())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut f = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
+// Matrix builds fetch and unpack from several threads: scratch names come from `unique_suffix`.
+pub use kernels::files::{hex, sha256_file, unique_suffix};
 
 /// The header packages for a build: the configured `kernelurls` if any, else the Debian packages apt
 /// knows by name, else the target's own candidates.

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use sha2::{Digest, Sha256};
 
 use crate::crawl::CrawlError;
 use crate::fetch::Fetch;
@@ -214,9 +213,7 @@ pub fn parse_packages(text: &str, base: &str, suite: &str) -> Vec<Package> {
     out
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::files::sha256_hex;
 
 /// Decompresses by the file name's extension (`.xz`, `.gz`, none).
 pub fn decompress(url: &str, bytes: &[u8]) -> Result<Vec<u8>, CrawlError> {

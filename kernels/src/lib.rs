@@ -11,5 +11,6 @@ pub mod crawl;
 pub mod deb;
 pub mod debian;
 pub mod fetch;
+pub mod files;
 pub mod list;
 pub mod sources;

@@ -19,14 +19,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::SystemTime;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// dbg-go's default `--driver-name`.
 pub const DEFAULT_DRIVER_NAME: &str = "falco";
@@ -643,20 +642,7 @@ fn parse_sha256_line(text: &[u8], file_name: &str) -> RecordedSha256 {
     RecordedSha256::Present(digest.to_ascii_lowercase())
 }
 
-/// The lowercase hex sha256 of a file's bytes.
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
+pub use kernels::files::sha256_file;
 
 /// The current time as RFC 3339 UTC, to the second.
 pub fn rfc3339_now() -> String {

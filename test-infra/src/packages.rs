@@ -243,119 +243,21 @@ pub fn apt_mirror() -> Result<String, Error> {
 
 pub use kernels::sources::mirror_in_sources;
 
-/// A suffix no other temporary file of this process or another has: the pid and a counter (threads of
-/// one test run share the pid).
-pub fn unique_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}.{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
+pub use kernels::files::{sha256_file, unique_suffix};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The sha256 of a file, as lowercase hex.
-pub fn sha256_file(path: &Path) -> Result<String, Error> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Downloads `url` into the cache once and returns the file, its sha256 checked against `sha256`. The
-/// body goes to a temporary file renamed into place only when complete and verified, so a broken or
-/// interrupted download leaves nothing that a later run would trust. A cached file is checked again.
+/// Downloads `url` into the cache once (the builder's downloader: retries, a temporary file renamed
+/// into place when complete, a cached copy checked again) and returns the file, its sha256 checked
+/// against `sha256`; a file that does not match is not kept.
 pub fn download_verified(url: &str, sha256: &str) -> Result<PathBuf, Error> {
-    use sha2::{Digest, Sha256};
-    use std::io::{Read, Write};
     let want = sha256.trim().to_ascii_lowercase();
+    let fail = |detail: String| Error::Tool { what: format!("downloading {url}"), detail };
     if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::Tool {
-            what: format!("downloading {url}"),
-            detail: format!("'{sha256}' is not a sha256 (64 hex digits)"),
-        });
+        return Err(fail(format!("'{sha256}' is not a sha256 (64 hex digits)")));
     }
-    let dir = cache_dir().join("debs").join("by-sha256");
-    std::fs::create_dir_all(&dir)?;
-    let base = url
-        .rsplit('/')
-        .next()
-        .filter(|b| !b.is_empty())
-        .unwrap_or("package.deb");
-    let target = dir.join(format!("{}-{base}", &want[..16]));
-    if target.exists() {
-        if sha256_file(&target)? == want {
-            return Ok(target);
-        }
-        tracing::warn!(path = %target.display(), "cached download does not match its sha256; fetching again");
-        std::fs::remove_file(&target)?;
-    }
-    let fail = |detail: String| Error::Tool {
-        what: format!("downloading {url}"),
-        detail,
-    };
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(20))
-        .timeout(std::time::Duration::from_secs(900))
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let mut response = client
-        .get(url)
-        .send()
-        .map_err(|e| fail(format!("{e} (is the mirror reachable?)")))?;
-    if !response.status().is_success() {
-        return Err(fail(format!(
-            "HTTP {} (check the URL in images.json against the mirror)",
-            response.status()
-        )));
-    }
-    let partial = dir.join(format!(".{base}.{}.partial", unique_suffix()));
-    let result = (|| -> Result<String, Error> {
-        let mut out = std::fs::File::create(&partial)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = response
-                .read(&mut buf)
-                .map_err(|e| fail(format!("the body broke off: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])?;
-        }
-        out.sync_all()?;
-        Ok(hex(&hasher.finalize()))
-    })();
-    let got = match result {
-        Ok(got) => got,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-    };
-    if got != want {
-        let _ = std::fs::remove_file(&partial);
-        return Err(fail(format!(
-            "sha256 mismatch: expected {want}, got {got} (the mirror changed or the download is damaged; refresh images.json)"
-        )));
-    }
-    std::fs::rename(&partial, &target)?;
-    Ok(target)
+    let fetcher = builder::headers::Fetcher::new(cache_dir().join("downloads"), None).map_err(|e| fail(e.to_string()))?;
+    fetcher
+        .fetch(&builder::headers::Package { url: url.to_owned(), sha256: Some(want) })
+        .map_err(|e| fail(format!("{e} (check the URL in images.json against the mirror; refresh images.json if the mirror changed)")))
 }
 
 impl Kernel {

@@ -349,7 +349,7 @@ fn copy_verified(source: &Path, dest: &Path, expected: &str) -> Result<(), Publi
             .write_all(&buf[..n])
             .map_err(PublishError::io(dest))?;
     }
-    let copied = hex::encode(hasher.finalize());
+    let copied = kernels::files::hex(&hasher.finalize());
     if copied != expected {
         return Err(PublishError::Corrupt {
             path: source.to_owned(),

@@ -291,15 +291,20 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Nothing named after `base` is left in the download cache.
+/// No file of the cache's downloads is named after `base`.
 fn nothing_cached(base: &str) -> bool {
-    let dir = cache_dir().join("debs/by-sha256");
-    std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .all(|e| !e.file_name().to_string_lossy().contains(base))
-        })
-        .unwrap_or(true)
+    let mut stack = vec![cache_dir().join("downloads")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else if entry.file_name().to_string_lossy().contains(base) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 #[test]
