@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use regex::Regex;
@@ -84,54 +83,7 @@ impl fmt::Display for Kind {
     }
 }
 
-/// The architecture as it appears in paths (`x86_64`, `aarch64`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Arch {
-    #[serde(rename = "x86_64")]
-    X86_64,
-    #[serde(rename = "aarch64")]
-    Aarch64,
-}
-
-impl Arch {
-    pub const ALL: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
-
-    /// The name in paths.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
-        }
-    }
-
-    /// The name in driverkit configs and on the command line (`amd64`, `arm64`).
-    pub fn driverkit_name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "amd64",
-            Arch::Aarch64 => "arm64",
-        }
-    }
-}
-
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Arch {
-    type Err = String;
-    /// Either spelling: `x86_64`/`amd64`, `aarch64`/`arm64`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "x86_64" | "amd64" => Ok(Arch::X86_64),
-            "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            other => Err(format!(
-                "unknown architecture {other:?}: use x86_64 (amd64) or aarch64 (arm64)"
-            )),
-        }
-    }
-}
+pub use kernels::crawl::Arch;
 
 /// The parts of an artifact's file name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

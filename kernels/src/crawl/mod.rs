@@ -13,9 +13,13 @@ pub mod centos;
 pub mod debian;
 pub mod ubuntu;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An architecture drivers are built for, spelled `x86_64`/`aarch64` in paths (and in JSON), Debian's
+/// way (`amd64`/`arm64`) in configs and on command lines; both spellings parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Arch {
+    #[serde(rename = "x86_64")]
     X86_64,
+    #[serde(rename = "aarch64")]
     Aarch64,
 }
 
