@@ -163,7 +163,7 @@ pub struct DebianName {
 }
 
 static DEBIAN_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^((\d+)\.(\d+)(?:\.(\d+))?)(\+deb\d+|~rc[^-]*-[^-]+|-\d[^-]*)?-([0-9a-z]+(?:-[0-9a-z]+)*)$")
+    Regex::new(r"^((\d+)\.(\d+)(?:\.(\d+))?)(\+deb\d+(?:\.\d+)?|~rc[^-]*-[^-]+|-\d[^-]*)?-([0-9a-z]+(?:-[0-9a-z]+)*)$")
         .expect("the Debian name pattern compiles")
 });
 
@@ -288,6 +288,12 @@ mod tests {
         assert_eq!((abi.version, abi.middle.as_str(), abi.flavour.as_str()), ((7, 2, 13), "+deb14", "amd64"));
         assert!(!abi.is_package_version());
         assert!(!DebianName::parse("6.1.0-47-amd64").expect("parses").is_package_version());
+        // A second upload of the same ABI carries a `.N` (`6.12.115+deb13.1-amd64` for 6.12.115-2).
+        assert!(debian_names_same_kernel(
+            "6.12.115-2-cloud-amd64",
+            "6.12.115+deb13.1-cloud-amd64",
+            &["http://mirror.example/debian/pool/main/l/linux/linux-headers-6.12.115+deb13.1-cloud-amd64_6.12.115-2_amd64.deb".into()]
+        ));
         // Experimental's release candidates: `7.3~rc7-1~exp1-amd64` is the package of ABI `7.3-amd64`.
         let rc = DebianName::parse("7.3~rc7-1~exp1-amd64").expect("parses");
         assert!(rc.is_package_version());
