@@ -25,6 +25,10 @@ const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sche
 /// Words of the probe's events-of-interest bitmap (`EVENTS_MASK_WORDS`: 512 event types).
 const EVENTS_MASK_WORDS: usize = 8;
 
+/// The probe's scratch areas per CPU (`SCRATCH_SLOTS`): on kernels whose syscall tracepoints are
+/// preemptible (7.x) a preempted task keeps its area and the next task on that CPU takes another.
+const SCRATCH_SLOTS: u32 = 4;
+
 /// `struct settings` of the probe.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -133,7 +137,7 @@ impl BpfEngine {
         let mut ebpf = EbpfLoader::new()
             .btf(btf.as_ref())
             .map_max_entries("events", ring_bytes)
-            .map_max_entries("scratch", cpus)
+            .map_max_entries("scratch", cpus.saturating_mul(SCRATCH_SLOTS))
             .load(object)
             .map_err(|e| other("loading the eBPF probe (root or CAP_BPF+CAP_PERFMON is needed)", e))?;
         for name in PROGRAMS {
