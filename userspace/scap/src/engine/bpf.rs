@@ -118,8 +118,7 @@ impl BpfEngine {
             source,
         })?;
         // An aligned copy: object parsing reads ELF structures in place.
-        let mut aligned = Vec::<u64>::with_capacity(data.len().div_ceil(8));
-        aligned.resize(data.len().div_ceil(8), 0);
+        let mut aligned = vec![0u64; data.len().div_ceil(8)];
         // SAFETY: the u64 buffer has at least data.len() bytes; u8 has no alignment needs.
         let bytes = unsafe { std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), data.len()) };
         bytes.copy_from_slice(&data);
