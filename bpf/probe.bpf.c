@@ -22,6 +22,7 @@
 #include <linux/ptrace.h>
 #include <linux/cred.h>
 #include <linux/bpf.h>
+#include <linux/tracepoint.h>
 #include <net/sock.h>
 #else
 #include "vmlinux_min.h"
@@ -75,6 +76,28 @@ char LICENSE[] SEC("license") = "GPL";
 /* A power of two, so that an index into it can be masked: room for 512 event types. */
 #define EVENTS_MASK_WORDS 8
 
+/*
+ * Scratch areas per CPU (userspace sizes the map to this many per possible CPU). Where the kernel
+ * defines DEFINE_TRACE_SYSCALL (faultable syscall tracepoints: Debian's 7.x, built with
+ * CONFIG_PREEMPT_LAZY), the sys_enter and sys_exit programs run with only migration disabled: a task
+ * can be preempted half-way through building its event, and the next task on that CPU, entering or
+ * leaving a system call, would build its own over it (the reader then sees an event whose header and
+ * parameters come from two events). There each event takes a free area of its CPU with a
+ * compare-and-swap; one held by a preempted task is skipped. Kernels whose syscall tracepoints run
+ * with preemption off (6.12 and older) share the first area of the CPU, as before. The CO-RE probe's
+ * faster build (kernels from 6.12, which have the compare-and-swap) always locks; its build for older
+ * verifiers never does.
+ */
+#define SCRATCH_SLOTS 4
+#if defined(PPM_KERNEL_HEADERS) ? defined(DEFINE_TRACE_SYSCALL) : !defined(PPM_LAUNDER_OFFSETS)
+#define PPM_SCRATCH_LOCK 1
+/* The counters are shared by the tasks of a CPU too: preemption would lose increments. */
+#define COUNT(x) __sync_fetch_and_add(&(x), 1)
+#else
+#define PPM_SCRATCH_LOCK 0
+#define COUNT(x) ((x)++)
+#endif
+
 struct settings {
 	__u32 capturing;
 	__u32 snaplen;
@@ -105,6 +128,9 @@ struct scratch {
 	/* The build offset and the fault flag pass through here; see eb_len(). */
 	__u32 off;
 	__u32 faulted;
+	/* Non-zero while an event is built here (PPM_SCRATCH_LOCK); 64 bits, which llc's default BPF
+	 * CPU can compare-and-swap (a 32-bit one needs -mcpu=v3). */
+	__u64 busy;
 	/* A vector's iovecs, read from the user (the stack has no room for them). */
 	struct user_iovec iov[IOV_READ];
 };
@@ -128,10 +154,11 @@ struct {
 	__type(value, struct counters);
 } counters SEC(".maps");
 
-/* One scratch area per CPU; userspace sizes the map to the number of possible CPUs. */
+/* SCRATCH_SLOTS scratch areas per CPU, CPU n's at n * SCRATCH_SLOTS; userspace sizes the map to
+ * SCRATCH_SLOTS times the number of possible CPUs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 512);
+	__uint(max_entries, 512 * SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
@@ -1118,9 +1145,9 @@ static __always_inline const struct settings *wanted(__u16 type)
 static __always_inline void record(__u16 type, const struct args *c, struct task_struct *t)
 {
 	const struct settings *s = wanted(type);
-	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), key;
 	struct counters *n;
-	struct scratch *sc;
+	struct scratch *sc = NULL;
 	struct eb b = {};
 	__u32 len;
 
@@ -1129,10 +1156,23 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 	n = bpf_map_lookup_elem(&counters, &zero);
 	if (!n)
 		return;
-	n->n_evts++;
-	sc = bpf_map_lookup_elem(&scratch, &cpu);
+	COUNT(n->n_evts);
+#if PPM_SCRATCH_LOCK
+#pragma unroll
+	for (int i = 0; i < SCRATCH_SLOTS; i++) {
+		key = cpu * SCRATCH_SLOTS + i;
+		sc = bpf_map_lookup_elem(&scratch, &key);
+		if (sc && __sync_val_compare_and_swap(&sc->busy, 0, 1) == 0)
+			break;
+		sc = NULL;
+	}
+#else
+	key = cpu * SCRATCH_SLOTS;
+	sc = bpf_map_lookup_elem(&scratch, &key);
+#endif
 	if (!sc) {
-		n->n_drops_scratch++;
+		/* Every area of this CPU is held by a preempted task (or the map is too small). */
+		COUNT(n->n_drops_scratch);
 		return;
 	}
 	b.buf = sc->buf;
@@ -1161,10 +1201,14 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 	}
 	len = eb_finish(&b);
 	if (READ_ONCE(sc->faulted))
-		n->n_drops_pf++;
+		COUNT(n->n_drops_pf);
 	/* Waking the reader for every event costs more than the event; the reader polls instead. */
 	if (bpf_ringbuf_output(&events, b.buf, len & (SCRATCH_HALF * 2 - 1), BPF_RB_NO_WAKEUP))
-		n->n_drops_buffer++;
+		COUNT(n->n_drops_buffer);
+#if PPM_SCRATCH_LOCK
+	/* Only once the ring has its copy: a task preempted during the copy still holds the area. */
+	WRITE_ONCE(sc->busy, 0);
+#endif
 }
 
 static __always_inline __u16 route(long id, bool enter)

@@ -2,7 +2,7 @@
 //! per-kernel `probe.o` of the same source, loaded with aya, attached to BTF (or raw) tracepoints, read
 //! from its BPF ring buffer.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::{Btf, Ebpf, EbpfLoader, Pod};
@@ -24,6 +24,10 @@ const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sche
 
 /// Words of the probe's events-of-interest bitmap (`EVENTS_MASK_WORDS`: 512 event types).
 const EVENTS_MASK_WORDS: usize = 8;
+
+/// The probe's scratch areas per CPU (`SCRATCH_SLOTS`): on kernels whose syscall tracepoints are
+/// preemptible (7.x) a preempted task keeps its area and the next task on that CPU takes another.
+const SCRATCH_SLOTS: u32 = 4;
 
 /// `struct settings` of the probe.
 #[repr(C)]
@@ -114,8 +118,7 @@ impl BpfEngine {
             source,
         })?;
         // An aligned copy: object parsing reads ELF structures in place.
-        let mut aligned = Vec::<u64>::with_capacity(data.len().div_ceil(8));
-        aligned.resize(data.len().div_ceil(8), 0);
+        let mut aligned = vec![0u64; data.len().div_ceil(8)];
         // SAFETY: the u64 buffer has at least data.len() bytes; u8 has no alignment needs.
         let bytes = unsafe { std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), data.len()) };
         bytes.copy_from_slice(&data);
@@ -133,7 +136,7 @@ impl BpfEngine {
         let mut ebpf = EbpfLoader::new()
             .btf(btf.as_ref())
             .map_max_entries("events", ring_bytes)
-            .map_max_entries("scratch", cpus)
+            .map_max_entries("scratch", cpus.saturating_mul(SCRATCH_SLOTS))
             .load(object)
             .map_err(|e| other("loading the eBPF probe (root or CAP_BPF+CAP_PERFMON is needed)", e))?;
         for name in PROGRAMS {
@@ -263,6 +266,14 @@ impl Engine for BpfEngine {
                 stats.drops_other += c.n_drops_scratch;
             }
         }
+        // Runs the kernel skipped never reached the probe's counters: on kernels whose syscall
+        // tracepoints are preemptible (7.x), a task entering a system call while another task on its
+        // CPU is preempted inside the same program is one of those.
+        for (_, program) in self._ebpf.programs() {
+            if let Ok(fd) = program.fd() {
+                stats.drops_other += recursion_misses(fd.as_fd());
+            }
+        }
         stats
     }
 }
@@ -273,6 +284,36 @@ fn verifier_error(name: &str, e: aya::programs::ProgramError) -> EngineError {
     let text = format!("{e:?}");
     let tail: String = text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
     EngineError::Verifier(format!("loading program {name}: {tail}"))
+}
+
+/// `bpf_prog_info.recursion_misses` of a program: its runs the kernel skipped because the program
+/// was already running on that CPU (kernel 5.12 and later; 0 where the kernel does not report it).
+fn recursion_misses(fd: BorrowedFd<'_>) -> u64 {
+    /// `BPF_OBJ_GET_INFO_BY_FD`'s attribute.
+    #[repr(C)]
+    struct GetInfo {
+        bpf_fd: u32,
+        info_len: u32,
+        info: u64,
+    }
+    const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+    /// `struct bpf_prog_info` up to and including `recursion_misses`, at byte 208.
+    const WORDS: usize = 27;
+    let mut info = [0u64; WORDS];
+    let Ok(bpf_fd) = u32::try_from(fd.as_raw_fd()) else {
+        return 0;
+    };
+    let mut attr = GetInfo { bpf_fd, info_len: (WORDS * 8) as u32, info: info.as_mut_ptr() as u64 };
+    // SAFETY: the attribute and the info buffer it points to are ours and as long as info_len says;
+    // the kernel writes at most info_len bytes and updates info_len.
+    let rc = unsafe {
+        libc::syscall(libc::SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &mut attr as *mut GetInfo, std::mem::size_of::<GetInfo>() as u32)
+    };
+    // A kernel whose prog_info ends before the field reports a shorter info_len.
+    if rc != 0 || (attr.info_len as usize) < WORDS * 8 {
+        return 0;
+    }
+    info[WORDS - 1]
 }
 
 fn first_line(s: &str) -> &str {
