@@ -142,7 +142,7 @@ pub fn run(opts: &Options, test: &TestOptions, tools: &GuestTools, observer: &dy
             s.spawn(|| loop {
                 let Some(drivers) = queue.lock().ok().and_then(|mut q| q.pop_front()) else { return };
                 let t0 = Instant::now();
-                let outcome = test_kernel(opts, &images, &drivers, tools, &config);
+                let outcome = test_kernel(opts, (&images, &test.images), &drivers, tools, &config);
                 let result = TestResult { drivers, outcome, seconds: t0.elapsed().as_secs_f64() };
                 observer.finished(&result);
                 if let Ok(mut r) = results.lock() {
@@ -157,10 +157,21 @@ pub fn run(opts: &Options, test: &TestOptions, tools: &GuestTools, observer: &dy
     Ok(report)
 }
 
-fn test_kernel(opts: &Options, images: &Images, drivers: &KernelDrivers, tools: &GuestTools, config: &DriverTestConfig) -> TestOutcome {
+fn test_kernel(
+    opts: &Options,
+    (images, images_path): (&Images, &Path),
+    drivers: &KernelDrivers,
+    tools: &GuestTools,
+    config: &DriverTestConfig,
+) -> TestOutcome {
     let Some(image) = images.0.get(&drivers.kernelrelease) else {
         return TestOutcome::Error {
-            cause: format!("no boot image for {} in the kernel list's images.json: crawl again", drivers.kernelrelease),
+            cause: format!(
+                "no boot image for {} in {}: the crawl found no package with its kernel that the mirror serves, \
+                 so it cannot be booted here (crawl again when the mirror has it)",
+                drivers.kernelrelease,
+                images_path.display()
+            ),
         };
     };
     let kernel = match Kernel::from_package(&image.uname, &image.url, &image.sha256) {
