@@ -204,29 +204,17 @@ pub fn kernel_headers(release: &str) -> Result<PathBuf, Error> {
     Ok(kerneldir)
 }
 
-/// One entry of the crawler's `kernels/list/<arch>/images.json`: where the package holding a kernel's
-/// `vmlinuz` is, keyed there by the crawler's kernelrelease.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct KernelImage {
-    /// `uname -r` of the kernel, e.g. `6.1.0-47-amd64`.
-    pub uname: String,
-    /// The package's name, e.g. `linux-image-6.1.0-47-amd64-unsigned`.
-    pub package: String,
-    pub url: String,
-    pub sha256: String,
-}
+/// An `images.json` entry: the package that holds a crawled kernel's vmlinuz.
+pub use kernels::list::BootImage as KernelImage;
 
 /// Reads `images.json` (`{"<kernelrelease>": {"uname", "package", "url", "sha256"}}`).
 pub fn read_images(path: &Path) -> Result<BTreeMap<String, KernelImage>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Tool {
+    kernels::list::Images::read(path).map(|images| images.0).map_err(|e| Error::Tool {
         what: format!("reading {}", path.display()),
-        detail: format!("{e} (run the kernel crawler to write it)"),
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::Tool {
-        what: format!("parsing {}", path.display()),
-        detail: format!(
-            "{e}: expected {{\"<kernelrelease>\": {{\"uname\", \"package\", \"url\", \"sha256\"}}}}"
-        ),
+        detail: match e {
+            kernels::list::ListError::Read { .. } => format!("{e} (run the kernel crawler to write it)"),
+            _ => e.to_string(),
+        },
     })
 }
 
