@@ -328,6 +328,11 @@ pub struct StormStats {
     pub events: u64,
     pub dropped: u64,
     pub buffer_full: u64,
+    /// Values the driver could not read from the user's memory.
+    pub page_faults: u64,
+    /// Everything else the driver reports (for the probes: no free scratch area, runs the kernel
+    /// skipped).
+    pub busy: u64,
 }
 
 /// What one boot showed.
@@ -689,10 +694,17 @@ struct Verdict {
 impl Verdict {
     /// The workload's capture (files `<prefix>` and `<prefix>_cap`): no drops, and its counts exact.
     fn workload_capture(&mut self, run: &VmRun, prefix: &str) {
-        let Some(stats) = self.sinsp_ran(run, prefix, "workload capture") else { return };
+        let Some(stats) = self.sinsp_ran(run, prefix, "workload capture") else {
+            return;
+        };
         self.check("workload capture: dropped events", 0, stats.dropped);
         if stats.dropped != 0 {
-            self.fail(Cause::CountsOff { checks: vec![format!("{} events dropped outside the storm", stats.dropped)] });
+            self.fail(Cause::CountsOff {
+                checks: vec![format!(
+                    "{} events dropped outside the storm (buffer full {}, page faults {}, busy {})",
+                    stats.dropped, stats.buffer_full, stats.page_faults, stats.busy
+                )],
+            });
         }
         if let Some(events) = self.capture(run, &format!("{prefix}_cap"), "workload capture") {
             self.counts(workload_checks(&events));
@@ -1048,17 +1060,20 @@ pub fn parse_stats(stderr: &str) -> Option<StormStats> {
         let head = line.split(marker).next()?;
         head.split_whitespace().last()?.parse().ok()
     };
-    let buffer_full = line
-        .split("buffer full ")
-        .nth(1)?
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()?;
+    let number_after = |marker: &str| -> Option<u64> {
+        line.split(marker)
+            .nth(1)?
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
     Some(StormStats {
         events: number_before(" events seen")?,
         dropped: number_before(" dropped")?,
-        buffer_full,
+        buffer_full: number_after("buffer full ")?,
+        page_faults: number_after("page faults ")?,
+        busy: number_after("busy ")?,
     })
 }
 
@@ -1330,7 +1345,9 @@ mod tests {
             Some(StormStats {
                 events: 120034,
                 dropped: 3456,
-                buffer_full: 3400
+                buffer_full: 3400,
+                page_faults: 0,
+                busy: 56
             })
         );
         assert_eq!(parse_stats("sinsp: capturing; Ctrl-C to stop\n"), None);

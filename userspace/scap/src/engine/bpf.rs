@@ -13,14 +13,48 @@ use crate::event::Event;
 /// The probe object, compiled by build.rs, and its build for older verifiers (offsets laundered
 /// through memory, a little slower).
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
-static PROBE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe_compat.bpf.o"));
+static PROBE_COMPAT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe_compat.bpf.o"));
 
 /// The first kernel whose verifier is known to accept the faster build (6.1's gives up on it; 6.12's
 /// and later accept it). Older kernels get the compat build first.
 const FAST_VERIFIER: (u32, u32) = (6, 12);
 
-/// The probe's tracepoints, by program name.
-const PROGRAMS: &[&str] = &["sys_enter", "sys_exit", "sched_process_exit", "sched_process_fork", "sched_process_exec"];
+/// The probe's programs and the tracepoint each attaches to, in attach order (a tracepoint calls its
+/// programs in that order, which the backups rely on).
+const PROGRAMS: &[(&str, &str)] = &[
+    ("sys_enter", "sys_enter"),
+    ("sys_exit", "sys_exit"),
+    ("sched_process_exit", "sched_process_exit"),
+    ("sched_process_fork", "sched_process_fork"),
+    ("sched_process_exec", "sched_process_exec"),
+];
+
+/// Backup copies of the system call programs, in builds that have them (where syscall tracepoints
+/// may be preemptible), attached after the first copies: each records what the kernel made the
+/// copies before it skip (`handoff` in the probe). The last copies' skipped runs are the events lost.
+const BACKUPS: &[(&str, &str)] = &[
+    ("sys_enter_backup1", "sys_enter"),
+    ("sys_exit_backup1", "sys_exit"),
+    ("sys_enter_backup2", "sys_enter"),
+    ("sys_exit_backup2", "sys_exit"),
+    ("sys_enter_backup3", "sys_enter"),
+    ("sys_exit_backup3", "sys_exit"),
+];
+
+/// The system call programs whose skipped runs a later copy records (all but the last backups).
+const COVERED_BY_A_LATER_COPY: &[&str] = &[
+    "sys_enter",
+    "sys_exit",
+    "sys_enter_backup1",
+    "sys_exit_backup1",
+    "sys_enter_backup2",
+    "sys_exit_backup2",
+];
+
+/// The first kernel whose syscall tracepoints are faultable (`DEFINE_TRACE_SYSCALL`), and so may
+/// run the probe preemptibly: the CO-RE probe attaches its backups from there on.
+const FAULTABLE_SYSCALL_TRACEPOINTS: (u32, u32) = (6, 13);
 
 /// Words of the probe's events-of-interest bitmap (`EVENTS_MASK_WORDS`: 512 event types).
 const EVENTS_MASK_WORDS: usize = 8;
@@ -36,7 +70,7 @@ struct Settings {
     capturing: u32,
     snaplen: u32,
     consumer_tgid: u32,
-    pad: u32,
+    handoff: u32,
     boot_to_realtime_ns: u64,
     events: [u64; EVENTS_MASK_WORDS],
 }
@@ -68,6 +102,8 @@ pub struct BpfEngine {
     stopped: bool,
     /// Which probe build runs, for the user.
     build: String,
+    /// Whether the backup system call programs are attached.
+    handoff: bool,
 }
 
 fn other(what: &str, e: impl std::fmt::Display) -> EngineError {
@@ -75,7 +111,10 @@ fn other(what: &str, e: impl std::fmt::Display) -> EngineError {
 }
 
 fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -93,13 +132,15 @@ impl BpfEngine {
         };
         let release = kernel_release();
         if kernel_version(&release).is_some_and(|v| v < FAST_VERIFIER) {
-            let mut engine = Self::load(PROBE_COMPAT, Some(btf()?), ring_bytes)?;
-            engine.build = format!("the CO-RE probe's build for older verifiers (kernel {release})");
+            let mut engine = Self::load(PROBE_COMPAT, Some(btf()?), ring_bytes, false)?;
+            engine.build =
+                format!("the CO-RE probe's build for older verifiers (kernel {release})");
             return Ok(engine);
         }
-        match Self::load(PROBE, Some(btf()?), ring_bytes) {
+        let backups = kernel_version(&release).is_none_or(|v| v >= FAULTABLE_SYSCALL_TRACEPOINTS);
+        match Self::load(PROBE, Some(btf()?), ring_bytes, backups) {
             Err(EngineError::Verifier(why)) => {
-                let mut engine = Self::load(PROBE_COMPAT, Some(btf()?), ring_bytes)?;
+                let mut engine = Self::load(PROBE_COMPAT, Some(btf()?), ring_bytes, false)?;
                 engine.build = format!(
                     "the CO-RE probe's build for older verifiers (kernel {release} refused the faster one: {})",
                     first_line(&why)
@@ -120,12 +161,23 @@ impl BpfEngine {
         // An aligned copy: object parsing reads ELF structures in place.
         let mut aligned = vec![0u64; data.len().div_ceil(8)];
         // SAFETY: the u64 buffer has at least data.len() bytes; u8 has no alignment needs.
-        let bytes = unsafe { std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), data.len()) };
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), data.len())
+        };
         bytes.copy_from_slice(&data);
-        Self::load(bytes, Btf::from_sys_fs().ok(), ring_bytes)
+        // Its build has the backups only for kernels whose syscall tracepoints are faultable.
+        let mut engine = Self::load(bytes, Btf::from_sys_fs().ok(), ring_bytes, true)?;
+        engine.build = format!("the per-kernel probe {}", path.display());
+        Ok(engine)
     }
 
-    fn load(object: &[u8], btf: Option<Btf>, ring_bytes: u32) -> Result<BpfEngine, EngineError> {
+    /// Loads `object` and attaches its programs, and its backups where it has them and `backups`.
+    fn load(
+        object: &[u8],
+        btf: Option<Btf>,
+        ring_bytes: u32,
+        backups: bool,
+    ) -> Result<BpfEngine, EngineError> {
         if object.is_empty() {
             return Err(EngineError::Other(
                 "this binary was built without the eBPF probe (SCAP_SKIP_BPF); rebuild it without that variable".into(),
@@ -138,37 +190,57 @@ impl BpfEngine {
             .map_max_entries("events", ring_bytes)
             .map_max_entries("scratch", cpus.saturating_mul(SCRATCH_SLOTS))
             .load(object)
-            .map_err(|e| other("loading the eBPF probe (root or CAP_BPF+CAP_PERFMON is needed)", e))?;
-        for name in PROGRAMS {
+            .map_err(|e| {
+                other(
+                    "loading the eBPF probe (root or CAP_BPF+CAP_PERFMON is needed)",
+                    e,
+                )
+            })?;
+        let handoff = backups && BACKUPS.iter().all(|(name, _)| ebpf.program(name).is_some());
+        let attached = PROGRAMS.iter().chain(if handoff { BACKUPS } else { &[] });
+        for &(name, tracepoint) in attached {
             let program = ebpf
                 .program_mut(name)
                 .ok_or_else(|| EngineError::Other(format!("the probe has no program {name}")))?;
             match program {
                 aya::programs::Program::BtfTracePoint(p) => {
-                    let btf = btf.as_ref().ok_or_else(|| EngineError::Other("BTF tracepoints need the kernel's BTF".into()))?;
-                    p.load(name, btf).map_err(|e| verifier_error(name, e))?;
-                    p.attach().map_err(|e| other(&format!("attaching {name}"), e))?;
+                    let btf = btf.as_ref().ok_or_else(|| {
+                        EngineError::Other("BTF tracepoints need the kernel's BTF".into())
+                    })?;
+                    p.load(tracepoint, btf)
+                        .map_err(|e| verifier_error(name, e))?;
+                    p.attach()
+                        .map_err(|e| other(&format!("attaching {name}"), e))?;
                 }
                 aya::programs::Program::RawTracePoint(p) => {
                     p.load().map_err(|e| verifier_error(name, e))?;
-                    p.attach(name).map_err(|e| other(&format!("attaching {name}"), e))?;
+                    p.attach(tracepoint)
+                        .map_err(|e| other(&format!("attaching {name}"), e))?;
                 }
-                _ => return Err(EngineError::Other(format!("program {name} is neither a BTF nor a raw tracepoint"))),
+                _ => {
+                    return Err(EngineError::Other(format!(
+                        "program {name} is neither a BTF nor a raw tracepoint"
+                    )))
+                }
             }
         }
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| EngineError::Other(format!("the probe has no map {name}")))
         };
-        let ring = RingBuf::try_from(take(&mut ebpf, "events")?).map_err(|e| other("ring buffer", e))?;
-        let settings_map = Array::try_from(take(&mut ebpf, "settings")?).map_err(|e| other("settings", e))?;
-        let counters = PerCpuArray::try_from(take(&mut ebpf, "counters")?).map_err(|e| other("counters", e))?;
+        let ring =
+            RingBuf::try_from(take(&mut ebpf, "events")?).map_err(|e| other("ring buffer", e))?;
+        let settings_map =
+            Array::try_from(take(&mut ebpf, "settings")?).map_err(|e| other("settings", e))?;
+        let counters = PerCpuArray::try_from(take(&mut ebpf, "counters")?)
+            .map_err(|e| other("counters", e))?;
         let settings = Settings {
             capturing: 0,
             snaplen: 80,
             consumer_tgid: std::process::id(),
-            pad: 0,
-            boot_to_realtime_ns: clock_ns(libc::CLOCK_REALTIME).saturating_sub(clock_ns(libc::CLOCK_BOOTTIME)),
+            handoff: u32::from(handoff),
+            boot_to_realtime_ns: clock_ns(libc::CLOCK_REALTIME)
+                .saturating_sub(clock_ns(libc::CLOCK_BOOTTIME)),
             events: [u64::MAX; EVENTS_MASK_WORDS],
         };
         let mut engine = BpfEngine {
@@ -180,14 +252,20 @@ impl BpfEngine {
             event: Vec::with_capacity(64 * 1024),
             stopped: false,
             build: "the CO-RE probe".to_owned(),
+            handoff,
         };
         engine.push_settings()?;
         Ok(engine)
     }
 
-    /// Which probe build was loaded (and why, when it is not the first choice).
-    pub fn build(&self) -> &str {
-        &self.build
+    /// Which probe build was loaded (and why, when it is not the first choice), and whether its
+    /// backup system call programs run.
+    pub fn build(&self) -> String {
+        if self.handoff {
+            format!("{}, with backup system call programs (syscall tracepoints may be preemptible here)", self.build)
+        } else {
+            self.build.clone()
+        }
     }
 
     fn push_settings(&mut self) -> Result<(), EngineError> {
@@ -214,7 +292,11 @@ impl BpfEngine {
 
     /// Waits for the ring (the probe does not wake readers, so this is mostly a short sleep).
     fn wait(&self, timeout_ms: i32) {
-        let mut pfd = libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.ring.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one pollfd we own; the ring's fd stays open for the call.
         unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
     }
@@ -252,8 +334,13 @@ impl Engine for BpfEngine {
         if !found {
             return Ok(Next::Timeout);
         }
-        let event = Event::parse(&self.event).map_err(|e| other("a malformed event from the probe", e))?;
-        Ok(Next::Event(CapturedEvent { cpu: 0, flags: None, event }))
+        let event =
+            Event::parse(&self.event).map_err(|e| other("a malformed event from the probe", e))?;
+        Ok(Next::Event(CapturedEvent {
+            cpu: 0,
+            flags: None,
+            event,
+        }))
     }
 
     fn stats(&self) -> Stats {
@@ -269,7 +356,12 @@ impl Engine for BpfEngine {
         // Runs the kernel skipped never reached the probe's counters: on kernels whose syscall
         // tracepoints are preemptible (7.x), a task entering a system call while another task on its
         // CPU is preempted inside the same program is one of those.
-        for (_, program) in self._ebpf.programs() {
+        // With the backups attached, what a first copy skipped its backup recorded: only the
+        // backups' own skipped runs (and the other programs') are lost.
+        for (name, program) in self._ebpf.programs() {
+            if self.handoff && COVERED_BY_A_LATER_COPY.contains(&name) {
+                continue;
+            }
             if let Ok(fd) = program.fd() {
                 stats.drops_other += recursion_misses(fd.as_fd());
             }
@@ -282,7 +374,14 @@ impl Engine for BpfEngine {
 /// the reason is, goes into the error.
 fn verifier_error(name: &str, e: aya::programs::ProgramError) -> EngineError {
     let text = format!("{e:?}");
-    let tail: String = text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(2000)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     EngineError::Verifier(format!("loading program {name}: {tail}"))
 }
 
@@ -303,11 +402,20 @@ fn recursion_misses(fd: BorrowedFd<'_>) -> u64 {
     let Ok(bpf_fd) = u32::try_from(fd.as_raw_fd()) else {
         return 0;
     };
-    let mut attr = GetInfo { bpf_fd, info_len: (WORDS * 8) as u32, info: info.as_mut_ptr() as u64 };
+    let mut attr = GetInfo {
+        bpf_fd,
+        info_len: (WORDS * 8) as u32,
+        info: info.as_mut_ptr() as u64,
+    };
     // SAFETY: the attribute and the info buffer it points to are ours and as long as info_len says;
     // the kernel writes at most info_len bytes and updates info_len.
     let rc = unsafe {
-        libc::syscall(libc::SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &mut attr as *mut GetInfo, std::mem::size_of::<GetInfo>() as u32)
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_OBJ_GET_INFO_BY_FD,
+            &mut attr as *mut GetInfo,
+            std::mem::size_of::<GetInfo>() as u32,
+        )
     };
     // A kernel whose prog_info ends before the field reports a shorter info_len.
     if rc != 0 || (attr.info_len as usize) < WORDS * 8 {
@@ -321,7 +429,9 @@ fn first_line(s: &str) -> &str {
 }
 
 fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// `6.1.0-47-amd64` → (6, 1).
@@ -339,12 +449,23 @@ fn mount_if_missing(fstype: &str, target: &str) {
     if std::path::Path::new(target).join("events").exists() {
         return;
     }
-    let (Ok(src), Ok(dst)) = (std::ffi::CString::new(fstype), std::ffi::CString::new(target)) else {
+    let (Ok(src), Ok(dst)) = (
+        std::ffi::CString::new(fstype),
+        std::ffi::CString::new(target),
+    ) else {
         return;
     };
     // SAFETY: mounting a pseudo filesystem with valid C strings; failure is harmless (BTF tracepoints
     // do not need tracefs, it only helps diagnostics).
-    unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), src.as_ptr(), 0, std::ptr::null()) };
+    unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            src.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
 }
 
 #[cfg(test)]
