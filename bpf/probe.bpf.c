@@ -98,6 +98,40 @@ char LICENSE[] SEC("license") = "GPL";
 #define COUNT(x) ((x)++)
 #endif
 
+#if PPM_SCRATCH_LOCK
+/*
+ * Preemption off for the whole run of a program, where tracepoints leave it on: a task preempted
+ * inside a program makes the kernel skip that program for every other task on its CPU until it runs
+ * again, and under load several are preempted inside at once. bpf_preempt_disable() and
+ * bpf_preempt_enable() are kfuncs (6.10 on); the loader (aya) resolves no __ksym externs, so each
+ * call is written as its instruction (BPF_PSEUDO_KFUNC_CALL) with a placeholder id that userspace
+ * replaces with the function's BTF id in the running kernel, or the whole call with a no-op where
+ * that kernel has none (userspace/scap's `link_kfuncs`, which knows these placeholders).
+ */
+#define PPM_KFUNC_PREEMPT_DISABLE 0x7ffffd01
+#define PPM_KFUNC_PREEMPT_ENABLE 0x7ffffd02
+#define KFUNC_CALL_INSN(id) asm volatile(".byte 0x85, 0x20, 0, 0\n\t.long " #id ::: "memory")
+#define KFUNC_CALL(id) KFUNC_CALL_INSN(id)
+
+/*
+ * Each call in a function of its own: a call clobbers r0-r5, which the compiler then knows (the
+ * per-kernel build's front end targets the host, where BPF register names cannot be clobbered).
+ */
+static __attribute__((__noinline__)) int preempt_off(void)
+{
+	KFUNC_CALL(PPM_KFUNC_PREEMPT_DISABLE);
+	return 0;
+}
+
+static __attribute__((__noinline__)) int preempt_on(void)
+{
+	KFUNC_CALL(PPM_KFUNC_PREEMPT_ENABLE);
+	return 0;
+}
+#define PREEMPT_OFF() preempt_off()
+#define PREEMPT_ON() preempt_on()
+#endif
+
 struct settings {
 	__u32 capturing;
 	__u32 snaplen;
@@ -114,6 +148,11 @@ struct counters {
 	__u64 n_drops_buffer;
 	__u64 n_drops_pf;
 	__u64 n_drops_scratch;
+	/* Occurrences no copy of their program recorded (see handoff): system call entries, exits,
+	 * and process events. */
+	__u64 n_lost_enter;
+	__u64 n_lost_exit;
+	__u64 n_lost_process;
 };
 
 struct user_iovec {
@@ -1291,19 +1330,23 @@ static __always_inline void on_process_exec(struct pt_regs *user_regs)
 
 #if PPM_SCRATCH_LOCK
 /*
- * Where syscall tracepoints are preemptible, the kernel skips a program's run on a CPU while another
- * task is preempted inside the same program there (bpf_prog_info.recursion_misses): that task's
- * system call would go unrecorded. Backup copies of each system call program, attached after it to
- * the same tracepoint, record what the copies before them skipped. Two bits per thread tell a backup
- * whether an earlier copy took this entry (or exit); the other edge's bit is cleared at each edge, so
- * a bit never outlives its system call. A run is lost, and counted, only when every copy is held by
- * a preempted task on that CPU: with one backup that was seen a few times in a thousand events
- * under qemu; with three, (measured) never outside a storm.
+ * Where tracepoints are preemptible (syscall ones from 6.13, every one on 7.x), the kernel skips a
+ * program's run on a CPU while another task is inside the same program there, preempted on its way
+ * in or out (bpf_prog_info.recursion_misses): that task's event would go unrecorded. Backup copies
+ * of each program, attached after it to the same tracepoint, record what the copies before them
+ * skipped. Bits per thread tell a backup whether an earlier copy took this occurrence: for system
+ * calls the other edge's bit is cleared at each edge, so a bit never outlives its system call; a
+ * process event (exit, fork, exec) happens at most once between two edges, and the tally clears its
+ * bit. A tally program, attached last, counts the occurrences no copy took: the events lost. The
+ * copies' own skipped runs are no measure of that, since most were runs an earlier copy made
+ * needless.
  */
 #define HANDOFF_ENTER 1
 #define HANDOFF_EXIT 2
-/* Two bits for each of PID_MAX_LIMIT (2^22) thread ids, 32 threads a word. */
-#define HANDOFF_WORDS (1 << 17)
+#define HANDOFF_PROCESS 4
+#define HANDOFF_BITS 4
+/* HANDOFF_BITS bits for each of PID_MAX_LIMIT (2^22) thread ids, 16 threads a word. */
+#define HANDOFF_WORDS (1 << 18)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -1312,42 +1355,113 @@ struct {
 	__type(value, __u64);
 } handoff SEC(".maps");
 
+/* The current thread's handoff word and the shift of its bits; NULL unless the backups are attached. */
+static __always_inline __u64 *handoff_word(__u32 *shift)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 key = (tid >> 4) & (HANDOFF_WORDS - 1);
+	const struct settings *s = bpf_map_lookup_elem(&settings, &zero);
+
+	*shift = (tid & 15) * HANDOFF_BITS;
+	if (!s || !s->handoff)
+		return NULL;
+	return bpf_map_lookup_elem(&handoff, &key);
+}
+
 /*
- * Claims the current thread's `edge` for the calling copy; false when `backup` and an earlier copy
- * already took it. Does nothing (true) unless userspace attached the backups.
+ * Claims the current thread's system call `edge` for the calling copy; false when `backup` and an
+ * earlier copy already took it. Does nothing (true) unless userspace attached the backups.
  */
 static __always_inline bool handoff_claim(__u64 edge, bool backup)
 {
-	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 key = (tid >> 5) & (HANDOFF_WORDS - 1);
-	const struct settings *s = bpf_map_lookup_elem(&settings, &zero);
-	__u32 shift = (tid & 31) * 2;
-	__u64 *word;
+	__u32 shift;
+	__u64 *word = handoff_word(&shift);
 
-	if (!s || !s->handoff)
-		return true;
-	word = bpf_map_lookup_elem(&handoff, &key);
 	if (!word)
 		return true;
 	if (backup && (READ_ONCE(*word) & (edge << shift)))
 		return false;
 	__sync_fetch_and_or(word, edge << shift);
-	__sync_fetch_and_and(word, ~((edge ^ 3) << shift));
+	__sync_fetch_and_and(word, ~((edge ^ (HANDOFF_ENTER | HANDOFF_EXIT)) << shift));
 	return true;
+}
+
+/* The same for a process event: its bit stays set until the tally. */
+static __always_inline bool handoff_claim_process(bool backup)
+{
+	__u32 shift;
+	__u64 *word = handoff_word(&shift);
+	__u64 bit;
+
+	if (!word)
+		return true;
+	bit = (__u64)HANDOFF_PROCESS << shift;
+	if (backup && (READ_ONCE(*word) & bit))
+		return false;
+	__sync_fetch_and_or(word, bit);
+	return true;
+}
+
+/* Counts the current occurrence of `edge` as lost when no copy took it, and takes it. */
+static __always_inline void handoff_tally_syscall(__u64 edge, bool enter)
+{
+	__u32 zero = 0, shift;
+	__u64 *word = handoff_word(&shift);
+	struct counters *n;
+
+	if (!word || (READ_ONCE(*word) & (edge << shift)))
+		return;
+	n = bpf_map_lookup_elem(&counters, &zero);
+	if (n && enter)
+		COUNT(n->n_lost_enter);
+	else if (n)
+		COUNT(n->n_lost_exit);
+	__sync_fetch_and_or(word, edge << shift);
+	__sync_fetch_and_and(word, ~((edge ^ (HANDOFF_ENTER | HANDOFF_EXIT)) << shift));
+}
+
+/* Counts the current process event as lost when no copy took it, and clears its bit. */
+static __always_inline void handoff_tally_process(void)
+{
+	__u32 zero = 0, shift;
+	__u64 *word = handoff_word(&shift);
+	struct counters *n;
+	__u64 bit;
+
+	if (!word)
+		return;
+	bit = (__u64)HANDOFF_PROCESS << shift;
+	if (__sync_fetch_and_and(word, ~bit) & bit)
+		return;
+	n = bpf_map_lookup_elem(&counters, &zero);
+	if (n)
+		COUNT(n->n_lost_process);
 }
 #define ON_SYS_ENTER(regs, id, backup)					\
 	do {								\
+		PREEMPT_OFF();						\
 		if (handoff_claim(HANDOFF_ENTER, backup))		\
 			on_sys_enter(regs, id);				\
+		PREEMPT_ON();						\
 	} while (0)
 #define ON_SYS_EXIT(regs, ret, backup)					\
 	do {								\
+		PREEMPT_OFF();						\
 		if (handoff_claim(HANDOFF_EXIT, backup))		\
 			on_sys_exit(regs, ret);				\
+		PREEMPT_ON();						\
+	} while (0)
+#define ON_PROCESS(call, backup)					\
+	do {								\
+		PREEMPT_OFF();						\
+		if (handoff_claim_process(backup))			\
+			call;						\
+		PREEMPT_ON();						\
 	} while (0)
 #else
 #define ON_SYS_ENTER(regs, id, backup) on_sys_enter(regs, id)
 #define ON_SYS_EXIT(regs, ret, backup) on_sys_exit(regs, ret)
+#define ON_PROCESS(call, backup) call
 #endif
 
 #ifdef PPM_KERNEL_HEADERS
@@ -1382,32 +1496,78 @@ int sys_exit_backup##n(struct bpf_raw_tracepoint_args *ctx)		\
 BACKUPS(1)
 BACKUPS(2)
 BACKUPS(3)
+
+SEC("raw_tracepoint/sys_enter")
+int sys_enter_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	handoff_tally_syscall(HANDOFF_ENTER, true);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int sys_exit_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	handoff_tally_syscall(HANDOFF_EXIT, false);
+	return 0;
+}
 #endif
 
-SEC("raw_tracepoint/sched_process_exit")
-int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	record(PPME_PROCEXIT_1_E, NULL, (struct task_struct *)ctx->args[0]);
-	return 0;
-}
-
-SEC("raw_tracepoint/sched_process_fork")
-int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
-{
-	on_process_fork((struct task_struct *)ctx->args[0], (struct task_struct *)ctx->args[1]);
-	return 0;
-}
-
-SEC("raw_tracepoint/sched_process_exec")
-int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline void on_raw_process_exec(void)
 {
 	struct task_struct *t = task();
 	void *stack = KREAD(t, stack);
 
 	/* task_pt_regs(), spelled with reads the verifier allows. */
 	on_process_exec((struct pt_regs *)(stack + THREAD_SIZE - TOP_OF_KERNEL_STACK_PADDING) - 1);
+}
+
+#define PROCESS_PROGRAMS(suffix, backup)				\
+SEC("raw_tracepoint/sched_process_exit")				\
+int sched_process_exit##suffix(struct bpf_raw_tracepoint_args *ctx)	\
+{									\
+	ON_PROCESS(record(PPME_PROCEXIT_1_E, NULL,			\
+			  (struct task_struct *)ctx->args[0]), backup);	\
+	return 0;							\
+}									\
+SEC("raw_tracepoint/sched_process_fork")				\
+int sched_process_fork##suffix(struct bpf_raw_tracepoint_args *ctx)	\
+{									\
+	ON_PROCESS(on_process_fork((struct task_struct *)ctx->args[0],	\
+				   (struct task_struct *)ctx->args[1]),	\
+		   backup);						\
+	return 0;							\
+}									\
+SEC("raw_tracepoint/sched_process_exec")				\
+int sched_process_exec##suffix(struct bpf_raw_tracepoint_args *ctx)	\
+{									\
+	ON_PROCESS(on_raw_process_exec(), backup);			\
+	return 0;							\
+}
+PROCESS_PROGRAMS(, false)
+#if PPM_SCRATCH_LOCK
+PROCESS_PROGRAMS(_backup1, true)
+
+SEC("raw_tracepoint/sched_process_exit")
+int sched_process_exit_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	handoff_tally_process();
 	return 0;
 }
+
+SEC("raw_tracepoint/sched_process_fork")
+int sched_process_fork_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	handoff_tally_process();
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int sched_process_exec_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	handoff_tally_process();
+	return 0;
+}
+#endif
 #else
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
@@ -1440,26 +1600,67 @@ int BPF_PROG(sys_exit_backup##n, struct pt_regs *regs, long ret)	\
 BACKUPS(1)
 BACKUPS(2)
 BACKUPS(3)
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter_tally)
+{
+	handoff_tally_syscall(HANDOFF_ENTER, true);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_tally)
+{
+	handoff_tally_syscall(HANDOFF_EXIT, false);
+	return 0;
+}
 #endif
 
+#define PROCESS_PROGRAMS(suffix, backup)				\
+SEC("tp_btf/sched_process_exit")					\
+int BPF_PROG(sched_process_exit##suffix, struct task_struct *p)		\
+{									\
+	ON_PROCESS(record(PPME_PROCEXIT_1_E, NULL, p), backup);		\
+	return 0;							\
+}									\
+SEC("tp_btf/sched_process_fork")					\
+int BPF_PROG(sched_process_fork##suffix, struct task_struct *parent,	\
+	     struct task_struct *child)					\
+{									\
+	ON_PROCESS(on_process_fork(parent, child), backup);		\
+	return 0;							\
+}									\
+SEC("tp_btf/sched_process_exec")					\
+int BPF_PROG(sched_process_exec##suffix, struct task_struct *p,	\
+	     int old_pid, void *bprm)					\
+{									\
+	ON_PROCESS(on_process_exec((struct pt_regs *)			\
+		   bpf_task_pt_regs(bpf_get_current_task_btf())), backup); \
+	return 0;							\
+}
+PROCESS_PROGRAMS(, false)
+#if PPM_SCRATCH_LOCK
+PROCESS_PROGRAMS(_backup1, true)
+
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sched_process_exit, struct task_struct *p)
+int BPF_PROG(sched_process_exit_tally)
 {
-	record(PPME_PROCEXIT_1_E, NULL, p);
+	handoff_tally_process();
 	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+int BPF_PROG(sched_process_fork_tally)
 {
-	on_process_fork(parent, child);
+	handoff_tally_process();
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(sched_process_exec, struct task_struct *p, int old_pid, void *bprm)
+int BPF_PROG(sched_process_exec_tally)
 {
-	on_process_exec((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
+	handoff_tally_process();
 	return 0;
 }
+#endif
 #endif

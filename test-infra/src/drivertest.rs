@@ -330,9 +330,12 @@ pub struct StormStats {
     pub buffer_full: u64,
     /// Values the driver could not read from the user's memory.
     pub page_faults: u64,
-    /// Everything else the driver reports (for the probes: no free scratch area, runs the kernel
-    /// skipped).
+    /// The kernel module's preemptions inside its tracepoints.
     pub busy: u64,
+    /// The probes' events with no free scratch area on their CPU.
+    pub no_scratch: u64,
+    /// The probes' runs the kernel skipped (the program already running on that CPU).
+    pub skipped: u64,
 }
 
 /// What one boot showed.
@@ -701,8 +704,9 @@ impl Verdict {
         if stats.dropped != 0 {
             self.fail(Cause::CountsOff {
                 checks: vec![format!(
-                    "{} events dropped outside the storm (buffer full {}, page faults {}, busy {})",
-                    stats.dropped, stats.buffer_full, stats.page_faults, stats.busy
+                    "{} events dropped outside the storm ({})",
+                    stats.dropped,
+                    drop_reasons(&text_file(run, &format!("{prefix}_err"))).unwrap_or_default()
                 )],
             });
         }
@@ -1050,7 +1054,8 @@ fn unexpected_taint(taint: Option<u64>) -> Option<String> {
     (unexpected != 0).then(|| format!("kernel tainted with {unexpected:#x} (full value {t})"))
 }
 
-/// "sinsp: N events seen by the driver, M dropped (buffer full B, page faults P, busy Q)"
+/// "sinsp: N events seen by the driver, M dropped (buffer full B, page faults P, busy Q, no scratch
+/// area S, skipped by the kernel K)"
 pub fn parse_stats(stderr: &str) -> Option<StormStats> {
     let line = stderr
         .lines()
@@ -1074,7 +1079,20 @@ pub fn parse_stats(stderr: &str) -> Option<StormStats> {
         buffer_full: number_after("buffer full ")?,
         page_faults: number_after("page faults ")?,
         busy: number_after("busy ")?,
+        no_scratch: number_after("no scratch area ")?,
+        skipped: number_after("skipped by the kernel ")?,
     })
+}
+
+/// The reasons in sinsp's closing line, as it gives them: "buffer full B, ..., skipped by the kernel K:
+/// program N, ...".
+fn drop_reasons(stderr: &str) -> Option<String> {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("events seen by the driver"))?;
+    let reasons = line.split_once(" dropped (")?.1;
+    Some(reasons.strip_suffix(')').unwrap_or(reasons).to_owned())
 }
 
 fn storm_check(stats: &StormStats) -> Check {
@@ -1339,7 +1357,7 @@ mod tests {
 
     #[test]
     fn sinsp_counters_are_parsed() {
-        let err = "sinsp: capturing; Ctrl-C to stop\nsinsp: 120034 events seen by the driver, 3456 dropped (buffer full 3400, page faults 0, busy 56)\n";
+        let err = "sinsp: capturing; Ctrl-C to stop\nsinsp: 120034 events seen by the driver, 3456 dropped (buffer full 3400, page faults 0, busy 50, no scratch area 4, skipped by the kernel 2)\n";
         assert_eq!(
             parse_stats(err),
             Some(StormStats {
@@ -1347,8 +1365,20 @@ mod tests {
                 dropped: 3456,
                 buffer_full: 3400,
                 page_faults: 0,
-                busy: 56
+                busy: 50,
+                no_scratch: 4,
+                skipped: 2
             })
+        );
+        assert_eq!(
+            drop_reasons(err).as_deref(),
+            Some("buffer full 3400, page faults 0, busy 50, no scratch area 4, skipped by the kernel 2")
+        );
+        let named = "sinsp: 9 events seen by the driver, 2 dropped (buffer full 0, page faults 0, busy 0, no scratch area 0, skipped by the kernel 2: sys_exit_backup3 2)";
+        assert_eq!(parse_stats(named).map(|s| s.skipped), Some(2));
+        assert_eq!(
+            drop_reasons(named).as_deref(),
+            Some("buffer full 0, page faults 0, busy 0, no scratch area 0, skipped by the kernel 2: sys_exit_backup3 2")
         );
         assert_eq!(parse_stats("sinsp: capturing; Ctrl-C to stop\n"), None);
         assert_eq!(

@@ -223,6 +223,7 @@ fn live_capture(
             let path = std::path::Path::new(&other["bpf=".len()..]);
             let mut engine = scap::engine::bpf::BpfEngine::open_object(path, cli.bpf_buffer_bytes)
                 .with_context(|| format!("starting the eBPF probe {}", path.display()))?;
+            eprintln!("sinsp: driver: {}", engine.build());
             if let Some(len) = cli.snaplen {
                 engine.set_snaplen(len.min(65000) as u32)?;
             }
@@ -240,13 +241,25 @@ fn live_capture(
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let stats = sinsp::live::capture(engine.as_mut(), &options, filter, output, &mut out)?;
     out.flush().ok();
+    let skipped: Vec<String> = engine
+        .skipped_runs()
+        .iter()
+        .map(|(program, n)| format!("{program} {n}"))
+        .collect();
+    let skipped = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", skipped.join(", "))
+    };
     eprintln!(
-        "sinsp: {} events seen by the driver, {} dropped (buffer full {}, page faults {}, busy {})",
+        "sinsp: {} events seen by the driver, {} dropped (buffer full {}, page faults {}, busy {}, no scratch area {}, skipped by the kernel {}{skipped})",
         stats.events,
         stats.drops() + stats.preemptions,
         stats.drops_buffer,
         stats.drops_pf,
-        stats.preemptions
+        stats.preemptions,
+        stats.drops_other,
+        stats.drops_skipped
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -30,9 +30,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("sched_process_exec", "sched_process_exec"),
 ];
 
-/// Backup copies of the system call programs, in builds that have them (where syscall tracepoints
-/// may be preemptible), attached after the first copies: each records what the kernel made the
-/// copies before it skip (`handoff` in the probe). The last copies' skipped runs are the events lost.
+/// Backup copies of the programs, in builds that have them (where tracepoints may be preemptible),
+/// attached after the first copies: each records what the kernel made the copies before it skip
+/// (`handoff` in the probe). System calls, the busiest, have three; process events one. The tally
+/// programs, attached last, count what no copy recorded.
 const BACKUPS: &[(&str, &str)] = &[
     ("sys_enter_backup1", "sys_enter"),
     ("sys_exit_backup1", "sys_exit"),
@@ -40,16 +41,14 @@ const BACKUPS: &[(&str, &str)] = &[
     ("sys_exit_backup2", "sys_exit"),
     ("sys_enter_backup3", "sys_enter"),
     ("sys_exit_backup3", "sys_exit"),
-];
-
-/// The system call programs whose skipped runs a later copy records (all but the last backups).
-const COVERED_BY_A_LATER_COPY: &[&str] = &[
-    "sys_enter",
-    "sys_exit",
-    "sys_enter_backup1",
-    "sys_exit_backup1",
-    "sys_enter_backup2",
-    "sys_exit_backup2",
+    ("sched_process_exit_backup1", "sched_process_exit"),
+    ("sched_process_fork_backup1", "sched_process_fork"),
+    ("sched_process_exec_backup1", "sched_process_exec"),
+    ("sys_enter_tally", "sys_enter"),
+    ("sys_exit_tally", "sys_exit"),
+    ("sched_process_exit_tally", "sched_process_exit"),
+    ("sched_process_fork_tally", "sched_process_fork"),
+    ("sched_process_exec_tally", "sched_process_exec"),
 ];
 
 /// The first kernel whose syscall tracepoints are faultable (`DEFINE_TRACE_SYSCALL`), and so may
@@ -86,6 +85,9 @@ struct Counters {
     n_drops_buffer: u64,
     n_drops_pf: u64,
     n_drops_scratch: u64,
+    n_lost_enter: u64,
+    n_lost_exit: u64,
+    n_lost_process: u64,
 }
 
 // SAFETY: plain integers.
@@ -102,8 +104,10 @@ pub struct BpfEngine {
     stopped: bool,
     /// Which probe build runs, for the user.
     build: String,
-    /// Whether the backup system call programs are attached.
+    /// Whether the backup programs are attached.
     handoff: bool,
+    /// Whether the programs turn preemption off while they run (their kfunc calls were linked).
+    preemption_off: bool,
 }
 
 fn other(what: &str, e: impl std::fmt::Display) -> EngineError {
@@ -185,6 +189,9 @@ impl BpfEngine {
         }
         mount_if_missing("tracefs", "/sys/kernel/tracing");
         let cpus = possible_cpus()?;
+        let linked = link_kfuncs(object, btf.as_ref());
+        let preemption_off = linked.as_ref().is_some_and(|l| l.linked);
+        let object = linked.as_ref().map_or(object, |l| l.bytes());
         let mut ebpf = EbpfLoader::new()
             .btf(btf.as_ref())
             .map_max_entries("events", ring_bytes)
@@ -253,18 +260,25 @@ impl BpfEngine {
             stopped: false,
             build: "the CO-RE probe".to_owned(),
             handoff,
+            preemption_off,
         };
         engine.push_settings()?;
         Ok(engine)
     }
 
     /// Which probe build was loaded (and why, when it is not the first choice), and whether its
-    /// backup system call programs run.
+    /// backup programs run.
     pub fn build(&self) -> String {
-        if self.handoff {
-            format!("{}, with backup system call programs (syscall tracepoints may be preemptible here)", self.build)
-        } else {
-            self.build.clone()
+        match (self.handoff, self.preemption_off) {
+            (false, _) => self.build.clone(),
+            (true, false) => format!(
+                "{}, with backup programs (tracepoints may be preemptible here)",
+                self.build
+            ),
+            (true, true) => format!(
+                "{}, with backup programs and preemption off inside them (tracepoints may be preemptible here)",
+                self.build
+            ),
         }
     }
 
@@ -353,21 +367,114 @@ impl Engine for BpfEngine {
                 stats.drops_other += c.n_drops_scratch;
             }
         }
-        // Runs the kernel skipped never reached the probe's counters: on kernels whose syscall
-        // tracepoints are preemptible (7.x), a task entering a system call while another task on its
-        // CPU is preempted inside the same program is one of those.
-        // With the backups attached, what a first copy skipped its backup recorded: only the
-        // backups' own skipped runs (and the other programs') are lost.
-        for (name, program) in self._ebpf.programs() {
-            if self.handoff && COVERED_BY_A_LATER_COPY.contains(&name) {
-                continue;
-            }
-            if let Ok(fd) = program.fd() {
-                stats.drops_other += recursion_misses(fd.as_fd());
-            }
-        }
+        stats.drops_skipped = self.skipped_runs().iter().map(|(_, n)| n).sum();
         stats
     }
+
+    fn skipped_runs(&self) -> Vec<(String, u64)> {
+        if self.handoff {
+            // What no copy recorded, as the tally programs counted it. The copies' own skipped runs
+            // are no measure of that: most were made needless by an earlier copy.
+            let mut lost = [0u64; 3];
+            if let Ok(per_cpu) = self.counters.get(&0, 0) {
+                for c in per_cpu.iter() {
+                    lost[0] += c.n_lost_enter;
+                    lost[1] += c.n_lost_exit;
+                    lost[2] += c.n_lost_process;
+                }
+            }
+            return ["system call entries", "system call exits", "process events"]
+                .iter()
+                .zip(lost)
+                .filter(|(_, n)| *n > 0)
+                .map(|(what, n)| (what.to_string(), n))
+                .collect();
+        }
+        // Without copies every run the kernel skipped is an event lost: where tracepoints are
+        // preemptible, a task hitting one while another task on its CPU is inside the same program.
+        self._ebpf
+            .programs()
+            .filter_map(|(name, program)| {
+                let misses = recursion_misses(program.fd().ok()?.as_fd());
+                (misses > 0).then(|| (name.to_string(), misses))
+            })
+            .collect()
+    }
+}
+
+/// The probe's placeholder kfunc calls (`KFUNC_CALL` in probe.bpf.c): the placeholder id and the
+/// kernel function it stands for.
+const KFUNCS: &[(u32, &str)] = &[
+    (0x7fff_fd01, "bpf_preempt_disable"),
+    (0x7fff_fd02, "bpf_preempt_enable"),
+];
+
+/// A call instruction to a kernel function (`BPF_JMP | BPF_CALL`, `src_reg` BPF_PSEUDO_KFUNC_CALL),
+/// without its id.
+const KFUNC_CALL_HEAD: [u8; 4] = [0x85, 0x20, 0, 0];
+
+/// A probe object whose kfunc calls were given their ids.
+struct LinkedObject {
+    /// The object, 8-byte aligned (object parsing reads ELF structures in place).
+    words: Vec<u64>,
+    len: usize,
+    /// Every call got its function's BTF id; false when the kernel lacks one of them and each call
+    /// became a no-op (`ja +0`).
+    linked: bool,
+}
+
+impl LinkedObject {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `words` holds at least `len` initialised bytes; u8 has no alignment needs.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+/// Links the object's placeholder kfunc calls to the running kernel's functions (aya resolves no
+/// `__ksym` externs): each gets its function's id in `btf`, or, where the kernel has not all of
+/// them (older than 6.10, or no BTF), each becomes a no-op, so the programs run as they would
+/// without them. `None` when the object has no such calls.
+fn link_kfuncs(object: &[u8], btf: Option<&Btf>) -> Option<LinkedObject> {
+    let is_placeholder = |insn: &[u8]| {
+        insn[..4] == KFUNC_CALL_HEAD && KFUNCS.iter().any(|(id, _)| insn[4..] == id.to_le_bytes())
+    };
+    if !object.chunks_exact(8).any(is_placeholder) {
+        return None;
+    }
+    let ids: Option<Vec<(u32, u32)>> = KFUNCS
+        .iter()
+        .map(|&(placeholder, name)| {
+            let id = btf?
+                .id_by_type_name_kind(name, aya_obj::btf::BtfKind::Func)
+                .ok()?;
+            Some((placeholder, id))
+        })
+        .collect();
+    let mut words = vec![0u64; object.len().div_ceil(8)];
+    // SAFETY: the u64 buffer has at least object.len() bytes; u8 has no alignment needs.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), object.len()) };
+    bytes.copy_from_slice(object);
+    for insn in bytes.chunks_exact_mut(8) {
+        if !is_placeholder(insn) {
+            continue;
+        }
+        match &ids {
+            Some(ids) => {
+                let placeholder = u32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]]);
+                if let Some((_, id)) = ids.iter().find(|(p, _)| *p == placeholder) {
+                    insn[4..].copy_from_slice(&id.to_le_bytes());
+                }
+            }
+            // `ja +0`.
+            None => insn.copy_from_slice(&[0x05, 0, 0, 0, 0, 0, 0, 0]),
+        }
+    }
+    Some(LinkedObject {
+        words,
+        len: object.len(),
+        linked: ids.is_some(),
+    })
 }
 
 /// A program the kernel refused: the verifier's log is in the error's source chain; its end, where
@@ -485,6 +592,60 @@ mod tests {
         assert_eq!(kernel_version("6.18.0"), Some((6, 18)));
         assert_eq!(kernel_version("not-a-release"), None);
         assert!(kernel_version("6.1.0-47-amd64").is_some_and(|v| v < FAST_VERIFIER));
-        assert!(!kernel_version("6.12.117+deb12-amd64").is_some_and(|v| v < FAST_VERIFIER));
+        assert!(kernel_version("6.12.117+deb12-amd64").is_none_or(|v| v >= FAST_VERIFIER));
+    }
+
+    fn placeholder_call(id: u32) -> Vec<u8> {
+        let mut insn = KFUNC_CALL_HEAD.to_vec();
+        insn.extend_from_slice(&id.to_le_bytes());
+        insn
+    }
+
+    #[test]
+    fn kfunc_placeholders_become_no_ops_without_the_kernels_functions() {
+        let other = [0xb7, 0, 0, 0, 0, 0, 0, 0];
+        assert!(link_kfuncs(&other, None).is_none());
+        let object = [
+            other.to_vec(),
+            placeholder_call(0x7fff_fd01),
+            placeholder_call(0x7fff_fd02),
+            placeholder_call(0x1234),
+        ]
+        .concat();
+        let linked = link_kfuncs(&object, None).expect("placeholders found");
+        assert!(!linked.linked);
+        let ja = [0x05, 0, 0, 0, 0, 0, 0, 0];
+        let bytes = linked.bytes();
+        assert_eq!(bytes.len(), object.len());
+        assert_eq!(bytes[..8], other);
+        assert_eq!(bytes[8..16], ja);
+        assert_eq!(bytes[16..24], ja);
+        // A kfunc call that is no placeholder of ours is left alone.
+        assert_eq!(bytes[24..], placeholder_call(0x1234)[..]);
+    }
+
+    #[test]
+    fn kfunc_placeholders_get_the_running_kernels_ids() {
+        let Ok(btf) = Btf::from_sys_fs() else {
+            eprintln!("no /sys/kernel/btf/vmlinux here: nothing to link against");
+            return;
+        };
+        let object = [placeholder_call(0x7fff_fd01), placeholder_call(0x7fff_fd02)].concat();
+        let linked = link_kfuncs(&object, Some(&btf)).expect("placeholders found");
+        if !linked.linked {
+            eprintln!("this kernel has no bpf_preempt_disable (older than 6.10)");
+            return;
+        }
+        let ids: Vec<u32> = linked
+            .bytes()
+            .chunks_exact(8)
+            .map(|insn| {
+                assert_eq!(insn[..4], KFUNC_CALL_HEAD);
+                u32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]])
+            })
+            .collect();
+        // Two distinct functions, neither id a placeholder.
+        assert_ne!(ids[0], ids[1]);
+        assert!(ids.iter().all(|id| *id < 0x7fff_0000 && *id > 0), "{ids:?}");
     }
 }

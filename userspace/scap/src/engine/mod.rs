@@ -34,14 +34,19 @@ pub struct Stats {
     pub drops_buffer: u64,
     /// Events lost to page faults while reading user memory.
     pub drops_pf: u64,
-    /// Events lost for other reasons (e.g. the eBPF ring buffer could not reserve room).
+    /// Events lost for other reasons (the eBPF probe found no free scratch area on its CPU).
     pub drops_other: u64,
+    /// Events lost because the kernel skipped a probe program's run (and every backup copy's): that
+    /// program was already running on the CPU (`bpf_prog_info.recursion_misses`), e.g. in a task
+    /// preempted inside it.
+    pub drops_skipped: u64,
+    /// Events the kernel module lost because the task was preempted inside the tracepoint.
     pub preemptions: u64,
 }
 
 impl Stats {
     pub fn drops(&self) -> u64 {
-        self.drops_buffer + self.drops_pf + self.drops_other
+        self.drops_buffer + self.drops_pf + self.drops_other + self.drops_skipped
     }
 }
 
@@ -71,6 +76,12 @@ pub trait Engine {
     fn next(&mut self) -> Result<Next<'_>, EngineError>;
     /// Counters so far.
     fn stats(&self) -> Stats;
+    /// The events lost so far because the kernel skipped the driver's programs (the eBPF probes),
+    /// by what was lost: by kind of event where the probe has backup copies of its programs, by
+    /// program where not; nonzero ones only. `Stats::drops_skipped` is their sum.
+    fn skipped_runs(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
 }
 
 #[cfg(target_os = "linux")]
