@@ -473,6 +473,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        staged
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(Error::io(path))?;
+    }
     std::io::Write::write_all(&mut staged, bytes).map_err(Error::io(path))?;
     staged.persist(path).map_err(|e| Error::io(path)(e.error))?;
     Ok(())

@@ -610,6 +610,14 @@ fn config_stores_the_driver_block_and_tells_falco() {
     assert_eq!(stored.version.as_deref(), Some("8.0.0+driver"));
     let text = std::fs::read_to_string(&config).expect("read");
     assert!(text.contains("indexes:"), "other keys kept: {text}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "readable as falcoctl leaves it");
+    }
     let falco = dir.path().join("falco");
     std::fs::create_dir_all(&falco).expect("mkdir");
     std::fs::write(falco.join("falco.yaml"), "engine:\n  kind: modern_ebpf\n").expect("write");
