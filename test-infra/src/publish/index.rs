@@ -6,129 +6,75 @@ use std::io::Write;
 use std::path::Path;
 
 use minisign::SecretKey;
-use serde::{Deserialize, Serialize};
 
 use super::{html, keys, PublishError};
-use crate::artifacts::{self, Arch, Artifact, Kind, Outcome, RecordedSha256, Selection, Staged};
+use crate::artifacts::{self, Artifact, RecordedSha256, Selection, Staged};
 
-pub const INDEX_FILE: &str = "index.json";
-pub const SIGNATURE_FILE: &str = "index.json.minisig";
-pub const HTML_FILE: &str = "index.html";
+pub use driver_index::index::{
+    Entry, Index, Kernel, FORMAT, HTML_FILE, INDEX_FILE, SIGNATURE_FILE,
+};
 
-/// The version of the `index.json` layout.
-pub const FORMAT: u32 = 1;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Index {
-    pub format: u32,
-    /// RFC 3339 UTC.
-    pub generated_at: String,
-    pub driver_name: String,
-    pub driver_versions: Vec<String>,
-    pub arches: Vec<Arch>,
-    pub kernels: Vec<Kernel>,
-    pub artifacts: Vec<Entry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Kernel {
-    pub target: String,
-    pub kernelrelease: String,
-    pub kernelversion: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Unescaped (`1.0.0+driver`).
-    pub driver_version: String,
-    pub arch: Arch,
-    pub target: String,
-    pub kernelrelease: String,
-    pub kernelversion: String,
-    pub kind: Kind,
-    /// Relative to the repository, as on disk and in the loaders' URLs (`1.0.0%2Bdriver/x86_64/...`).
-    pub path: String,
-    pub size: u64,
-    pub sha256: String,
-    pub status: Outcome,
-    /// `uname -r` of the kernel the test booted.
-    pub tested_kernel: Option<String>,
-    pub tested_at: Option<String>,
-    pub test_seconds: Option<f64>,
-    pub test_detail: Option<String>,
-}
-
-impl Index {
-    /// An index of `artifacts` (repository files) whose digests are `digests` (by repository path).
-    pub fn build(
-        driver_name: &str,
-        artifacts: &[(Artifact, String)],
-        generated_at: String,
-    ) -> Index {
-        let mut entries: Vec<Entry> = artifacts
-            .iter()
-            .map(|(a, sha256)| Entry {
-                driver_version: a.driver_version.clone(),
-                arch: a.arch,
-                target: a.name.target.clone(),
-                kernelrelease: a.name.kernelrelease.clone(),
-                kernelversion: a.name.kernelversion.clone(),
-                kind: a.name.kind,
-                path: a.repository_path(),
-                size: a.size,
-                sha256: sha256.clone(),
-                status: a.outcome(),
-                tested_kernel: a.test.as_ref().map(|t| t.kernel.clone()),
-                tested_at: a.test.as_ref().map(|t| t.tested_at.clone()),
-                test_seconds: a.test.as_ref().map(|t| t.seconds),
-                test_detail: a.test.as_ref().map(|t| t.detail.clone()),
-            })
-            .collect();
-        entries.sort_by(|a, b| {
-            (
-                &a.driver_version,
-                a.arch,
-                &a.target,
-                &a.kernelrelease,
-                &a.kernelversion,
-                a.kind,
-            )
-                .cmp(&(
-                    &b.driver_version,
-                    b.arch,
-                    &b.target,
-                    &b.kernelrelease,
-                    &b.kernelversion,
-                    b.kind,
-                ))
-        });
-        let driver_versions: BTreeSet<_> =
-            entries.iter().map(|e| e.driver_version.clone()).collect();
-        let arches: BTreeSet<_> = entries.iter().map(|e| e.arch).collect();
-        let kernels: BTreeSet<_> = entries
-            .iter()
-            .map(|e| Kernel {
-                target: e.target.clone(),
-                kernelrelease: e.kernelrelease.clone(),
-                kernelversion: e.kernelversion.clone(),
-            })
-            .collect();
-        Index {
-            format: FORMAT,
-            generated_at,
-            driver_name: driver_name.to_owned(),
-            driver_versions: driver_versions.into_iter().collect(),
-            arches: arches.into_iter().collect(),
-            kernels: kernels.into_iter().collect(),
-            artifacts: entries,
-        }
-    }
-
-    pub fn to_json(&self) -> Vec<u8> {
-        // Serializing plain data to memory cannot fail; an empty index would still be valid JSON.
-        let mut json = serde_json::to_vec_pretty(self).unwrap_or_else(|_| b"{}".to_vec());
-        json.push(b'\n');
-        json
+/// An index of `artifacts` (repository files) whose digests are `digests` (by repository path).
+pub fn build_index(
+    driver_name: &str,
+    artifacts: &[(Artifact, String)],
+    generated_at: String,
+) -> Index {
+    let mut entries: Vec<Entry> = artifacts
+        .iter()
+        .map(|(a, sha256)| Entry {
+            driver_version: a.driver_version.clone(),
+            arch: a.arch,
+            target: a.name.target.clone(),
+            kernelrelease: a.name.kernelrelease.clone(),
+            kernelversion: a.name.kernelversion.clone(),
+            kind: a.name.kind,
+            path: a.repository_path(),
+            size: a.size,
+            sha256: sha256.clone(),
+            status: a.outcome(),
+            tested_kernel: a.test.as_ref().map(|t| t.kernel.clone()),
+            tested_at: a.test.as_ref().map(|t| t.tested_at.clone()),
+            test_seconds: a.test.as_ref().map(|t| t.seconds),
+            test_detail: a.test.as_ref().map(|t| t.detail.clone()),
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        (
+            &a.driver_version,
+            a.arch,
+            &a.target,
+            &a.kernelrelease,
+            &a.kernelversion,
+            a.kind,
+        )
+            .cmp(&(
+                &b.driver_version,
+                b.arch,
+                &b.target,
+                &b.kernelrelease,
+                &b.kernelversion,
+                b.kind,
+            ))
+    });
+    let driver_versions: BTreeSet<_> = entries.iter().map(|e| e.driver_version.clone()).collect();
+    let arches: BTreeSet<_> = entries.iter().map(|e| e.arch).collect();
+    let kernels: BTreeSet<_> = entries
+        .iter()
+        .map(|e| Kernel {
+            target: e.target.clone(),
+            kernelrelease: e.kernelrelease.clone(),
+            kernelversion: e.kernelversion.clone(),
+        })
+        .collect();
+    Index {
+        format: FORMAT,
+        generated_at,
+        driver_name: driver_name.to_owned(),
+        driver_versions: driver_versions.into_iter().collect(),
+        arches: arches.into_iter().collect(),
+        kernels: kernels.into_iter().collect(),
+        artifacts: entries,
     }
 }
 
@@ -164,7 +110,7 @@ pub(crate) fn write_index(
         };
         listed.push((artifact, digest));
     }
-    let index = Index::build(driver_name, &listed, artifacts::rfc3339_now());
+    let index = build_index(driver_name, &listed, artifacts::rfc3339_now());
     let json = index.to_json();
     let signature = keys::sign(key, &json, INDEX_FILE)?;
     let page = html::render(&index);

@@ -3,7 +3,7 @@
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use minisign::{KeyPair, PublicKey, SecretKey, SignatureBox};
+use minisign::{KeyPair, PublicKey, SecretKey};
 
 use super::PublishError;
 use crate::artifacts::Staged;
@@ -163,10 +163,4 @@ pub(crate) fn sign(key: &SecretKey, data: &[u8], file_name: &str) -> Result<Stri
 }
 
 /// Checks `signature` (a `.minisig` text) over `data`; the trusted comment when it holds.
-pub(crate) fn check(key: &PublicKey, data: &[u8], signature: &str) -> Result<String, String> {
-    let signature = SignatureBox::from_string(signature)
-        .map_err(|e| format!("not a minisign signature: {e}"))?;
-    minisign::verify(key, &signature, Cursor::new(data), true, false, false)
-        .map_err(|e| e.to_string())?;
-    signature.trusted_comment().map_err(|e| e.to_string())
-}
+pub(crate) use driver_index::index::check_signature as check;

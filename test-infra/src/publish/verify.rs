@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::index::{Index, INDEX_FILE, SIGNATURE_FILE};
 use super::keys;
-use crate::artifacts::{self, sha256_line, sha256_path, ArtifactName, Selection};
+use crate::artifacts::{self, sha256_line, sha256_path, Selection};
 
 /// One thing wrong with one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,19 +96,7 @@ pub fn verify(repo_dir: &Path, public_key: &Path) -> Result<VerifyReport, Verify
                 what,
             })
         };
-        let expected_path = format!(
-            "{}/{}/{}",
-            artifacts::escape_driver_version(&entry.driver_version),
-            entry.arch,
-            ArtifactName {
-                driver_name: index.driver_name.clone(),
-                target: entry.target.clone(),
-                kernelrelease: entry.kernelrelease.clone(),
-                kernelversion: entry.kernelversion.clone(),
-                kind: entry.kind,
-            }
-            .file_name()
-        );
+        let expected_path = entry.expected_path(&index.driver_name);
         // The index is signed, but a path outside the layout would make this walk read elsewhere.
         if entry.path != expected_path {
             problem(format!(

@@ -25,7 +25,8 @@ Examples:
   sinsp -l                                     list the fields filters and formats can use
   sinsp --driver kmod -w live.scap -n 10000    capture live with the kernel module
   sinsp --driver modern-bpf proc.name=cat      capture live with the CO-RE eBPF probe (no module needed)
-  sinsp --driver bpf=/tmp/probe.o -n 100       capture with a per-kernel probe built by driverkit";
+  sinsp --driver bpf=/tmp/probe.o -n 100       capture with a per-kernel probe built by driverkit
+  sinsp --driver bpf -n 100                    capture with the probe driver-loader placed at ~/.falco/falco-bpf.o";
 
 /// Reads .scap captures the way sysdig does: same default line, same filters, same -p formats.
 #[derive(Parser, Debug)]
@@ -42,7 +43,8 @@ struct Cli {
 
     /// Capture live with a driver: `kmod` (the kernel module; devices /dev/<name><cpu>), `modern-bpf`
     /// (the CO-RE eBPF probe built into sinsp; needs a kernel with BTF), `bpf=PATH` (a per-kernel
-    /// probe.o built for this kernel), or `auto` (the first the kernel can run, by a feature probe).
+    /// probe.o built for this kernel), `bpf` (the one `driver-loader install --type ebpf` placed at
+    /// $FALCO_BPF_PROBE or ~/.falco/falco-bpf.o), or `auto` (the first the kernel can run, by a feature probe).
     #[arg(long, value_name = "DRIVER")]
     driver: Option<String>,
 
@@ -219,8 +221,14 @@ fn live_capture(
             }
             Box::new(engine)
         }
-        other if other.starts_with("bpf=") => {
-            let path = std::path::Path::new(&other["bpf=".len()..]);
+        other if other == "bpf" || other.starts_with("bpf=") => {
+            let path = match other.strip_prefix("bpf=") {
+                Some(path) => std::path::PathBuf::from(path),
+                None => scap::engine::bpf::default_probe_path().context(
+                    "--driver bpf without a path looks for $FALCO_BPF_PROBE or $HOME/.falco/falco-bpf.o, and neither HOME nor FALCO_BPF_PROBE is set",
+                )?,
+            };
+            let path = path.as_path();
             let mut engine = scap::engine::bpf::BpfEngine::open_object(path, cli.bpf_buffer_bytes)
                 .with_context(|| format!("starting the eBPF probe {}", path.display()))?;
             eprintln!("sinsp: driver: {}", engine.build());
@@ -229,7 +237,7 @@ fn live_capture(
             }
             Box::new(engine)
         }
-        other => bail!("unknown driver '{other}': use --driver kmod, --driver modern-bpf or --driver bpf=PATH/probe.o"),
+        other => bail!("unknown driver '{other}': use --driver kmod, --driver modern-bpf, --driver bpf (the probe a loader placed at ~/.falco/falco-bpf.o) or --driver bpf=PATH/probe.o"),
     };
     let options = sinsp::live::LiveOptions {
         write: cli.write.clone(),

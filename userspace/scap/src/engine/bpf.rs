@@ -10,6 +10,22 @@ use aya::{Btf, Ebpf, EbpfLoader, Pod};
 use super::{CapturedEvent, Engine, EngineError, Next, Stats};
 use crate::event::Event;
 
+/// Where a loader links the per-kernel probe of driver `driver_name` in its cache: `<cache>/<name>-bpf.o`,
+/// falcoctl's and Falco's place (`~/.falco/falco-bpf.o`).
+pub fn probe_link(cache: &std::path::Path, driver_name: &str) -> std::path::PathBuf {
+    cache.join(format!("{driver_name}-bpf.o"))
+}
+
+/// The probe `--driver bpf` loads when given no path, as Falco finds it: `$FALCO_BPF_PROBE` when set
+/// and not empty, else `$HOME/.falco/falco-bpf.o`. `None` without either variable.
+pub fn default_probe_path() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("FALCO_BPF_PROBE").filter(|p| !p.is_empty()) {
+        return Some(path.into());
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    Some(probe_link(&std::path::Path::new(&home).join(".falco"), "falco"))
+}
+
 /// The probe object, compiled by build.rs, and its build for older verifiers (offsets laundered
 /// through memory, a little slower).
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
