@@ -123,6 +123,13 @@ pub fn fetch(
     options: &Options,
     report: &dyn Report,
 ) -> Result<Fetched, Error> {
+    if repos.is_empty() {
+        return Err(Error::Download(format!(
+            "no driver repository to download {} from: give one with --repo URL (repeatable), FALCOCTL_DRIVER_REPOS or driver.repos in {} (`dbg drivers publish` makes one)",
+            name.file_name(),
+            crate::settings::CONFIG_PATH
+        )));
+    }
     let dest = cache_path(cache, driver_version, arch, name);
     let rel = repository_path(driver_version, arch, name);
     let client = client(options)?;

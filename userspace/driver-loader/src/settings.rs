@@ -13,8 +13,9 @@ use crate::{DriverType, Error, Report};
 
 /// falcoctl's config file.
 pub const CONFIG_PATH: &str = "/etc/falcoctl/falcoctl.yaml";
-/// falcoctl's default `--repo`.
-pub const DEFAULT_REPO: &str = "https://download.falco.org/driver";
+/// The default `--repo`: none. falcoctl's default serves no signed index, so nothing from it could
+/// be verified; the repository is the one `dbg drivers publish` made, named by the user.
+pub const DEFAULT_REPOS: [&str; 0] = [];
 /// falcoctl's default `--type`.
 pub const DEFAULT_TYPES: [DriverType; 3] =
     [DriverType::ModernEbpf, DriverType::Kmod, DriverType::Ebpf];
@@ -152,7 +153,7 @@ pub fn resolve(
         .map(|r| r.iter().flat_map(|x| split_list(x)).collect())
         .or_else(|| env("FALCOCTL_DRIVER_REPOS").map(|v| split_list(&v)))
         .or_else(|| file.repos.clone())
-        .unwrap_or_else(|| vec![DEFAULT_REPO.to_owned()]);
+        .unwrap_or_else(|| DEFAULT_REPOS.iter().map(|r| r.to_string()).collect());
     let host_root = given
         .host_root
         .clone()

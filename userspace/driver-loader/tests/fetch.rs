@@ -229,6 +229,16 @@ fn a_good_download_lands_in_the_cache_and_is_reused() {
 }
 
 #[test]
+fn no_repository_says_how_to_name_one() {
+    let repo = Repo::new();
+    let err = get(&repo, &[], KO, &repo.options()).expect_err("nowhere to download from");
+    let text = err.to_string();
+    assert!(text.contains("no driver repository"), "{text}");
+    assert!(text.contains("--repo URL"), "{text}");
+    assert!(repo.cached().is_empty());
+}
+
+#[test]
 fn a_tampered_module_is_refused_and_not_kept() {
     let repo = Repo::new();
     let server = Server::start(repo.repo.clone());

@@ -253,7 +253,7 @@ fn printenv_prints_falcoctls_lines() {
     assert_eq!(
         plan.printenv(),
         format!(
-            "DRIVER=\"kmod\"\nDRIVERS_REPO=\"https://download.falco.org/driver\"\nDRIVER_VERSION=\"8.0.0+driver\"\nDRIVER_NAME=\"falco\"\nHOST_ROOT=\"{root}\"\nTARGET_ID=\"debian\"\nARCH=\"x86_64\"\nKERNEL_RELEASE=\"6.1.0-13-amd64\"\nKERNEL_VERSION=\"#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)\"\nFIXED_KERNEL_RELEASE=\"6.1.55-1-amd64\"\nFIXED_KERNEL_VERSION=\"1\"\n"
+            "DRIVER=\"kmod\"\nDRIVERS_REPO=\"\"\nDRIVER_VERSION=\"8.0.0+driver\"\nDRIVER_NAME=\"falco\"\nHOST_ROOT=\"{root}\"\nTARGET_ID=\"debian\"\nARCH=\"x86_64\"\nKERNEL_RELEASE=\"6.1.0-13-amd64\"\nKERNEL_VERSION=\"#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)\"\nFIXED_KERNEL_RELEASE=\"6.1.55-1-amd64\"\nFIXED_KERNEL_VERSION=\"1\"\n"
         )
     );
     assert_eq!(settings::go_quote("a\"b\\c\n"), r#""a\"b\\c\n""#);
@@ -559,7 +559,7 @@ fn flags_over_environment_over_file_over_defaults() {
         [DriverType::ModernEbpf, DriverType::Kmod, DriverType::Ebpf]
     );
     assert_eq!(defaults.name, "falco");
-    assert_eq!(defaults.repos, [settings::DEFAULT_REPO]);
+    assert!(defaults.repos.is_empty(), "{:?}", defaults.repos);
     assert_eq!(defaults.version, "8.10.1+driver");
     assert_eq!(defaults.host_root, Path::new("/"));
     // What is refused, and why.
