@@ -53,7 +53,7 @@ struct Global {
     /// Driver version to be used (e.g. 8.0.0+driver) [default: the greatest /usr/src/<name>-<version>].
     #[arg(long, global = true)]
     version: Option<String>,
-    /// Driver repository, tried in order (repeat or separate with ',') [default: falcoctl's].
+    /// Driver repository, tried in order (repeat or separate with ',') [default: none; a repository made by `dbg drivers publish`].
     #[arg(
         long = "repo",
         global = true,
