@@ -1368,6 +1368,13 @@ static __always_inline __u64 *handoff_word(__u32 *shift)
 	return bpf_map_lookup_elem(&handoff, &key);
 }
 
+/* Marks the thread's system call `edge` taken and its other edge not. */
+static __always_inline void handoff_take_edge(__u64 *word, __u32 shift, __u64 edge)
+{
+	__sync_fetch_and_or(word, edge << shift);
+	__sync_fetch_and_and(word, ~((edge ^ (HANDOFF_ENTER | HANDOFF_EXIT)) << shift));
+}
+
 /*
  * Claims the current thread's system call `edge` for the calling copy; false when `backup` and an
  * earlier copy already took it. Does nothing (true) unless userspace attached the backups.
@@ -1381,8 +1388,7 @@ static __always_inline bool handoff_claim(__u64 edge, bool backup)
 		return true;
 	if (backup && (READ_ONCE(*word) & (edge << shift)))
 		return false;
-	__sync_fetch_and_or(word, edge << shift);
-	__sync_fetch_and_and(word, ~((edge ^ (HANDOFF_ENTER | HANDOFF_EXIT)) << shift));
+	handoff_take_edge(word, shift, edge);
 	return true;
 }
 
@@ -1403,7 +1409,7 @@ static __always_inline bool handoff_claim_process(bool backup)
 }
 
 /* Counts the current occurrence of `edge` as lost when no copy took it, and takes it. */
-static __always_inline void handoff_tally_syscall(__u64 edge, bool enter)
+static __always_inline void handoff_tally_syscall(__u64 edge)
 {
 	__u32 zero = 0, shift;
 	__u64 *word = handoff_word(&shift);
@@ -1412,12 +1418,11 @@ static __always_inline void handoff_tally_syscall(__u64 edge, bool enter)
 	if (!word || (READ_ONCE(*word) & (edge << shift)))
 		return;
 	n = bpf_map_lookup_elem(&counters, &zero);
-	if (n && enter)
+	if (n && edge == HANDOFF_ENTER)
 		COUNT(n->n_lost_enter);
 	else if (n)
 		COUNT(n->n_lost_exit);
-	__sync_fetch_and_or(word, edge << shift);
-	__sync_fetch_and_and(word, ~((edge ^ (HANDOFF_ENTER | HANDOFF_EXIT)) << shift));
+	handoff_take_edge(word, shift, edge);
 }
 
 /* Counts the current process event as lost when no copy took it, and clears its bit. */
@@ -1500,14 +1505,14 @@ BACKUPS(3)
 SEC("raw_tracepoint/sys_enter")
 int sys_enter_tally(struct bpf_raw_tracepoint_args *ctx)
 {
-	handoff_tally_syscall(HANDOFF_ENTER, true);
+	handoff_tally_syscall(HANDOFF_ENTER);
 	return 0;
 }
 
 SEC("raw_tracepoint/sys_exit")
 int sys_exit_tally(struct bpf_raw_tracepoint_args *ctx)
 {
-	handoff_tally_syscall(HANDOFF_EXIT, false);
+	handoff_tally_syscall(HANDOFF_EXIT);
 	return 0;
 }
 #endif
@@ -1604,14 +1609,14 @@ BACKUPS(3)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter_tally)
 {
-	handoff_tally_syscall(HANDOFF_ENTER, true);
+	handoff_tally_syscall(HANDOFF_ENTER);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_tally)
 {
-	handoff_tally_syscall(HANDOFF_EXIT, false);
+	handoff_tally_syscall(HANDOFF_EXIT);
 	return 0;
 }
 #endif
