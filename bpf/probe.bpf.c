@@ -24,6 +24,7 @@
 #include <linux/bpf.h>
 #include <linux/tracepoint.h>
 #include <net/sock.h>
+#include <net/af_unix.h>
 #else
 #include "vmlinux_min.h"
 #endif
@@ -62,7 +63,7 @@
 
 #define PPM_NO_LINUX_TYPES
 #include "../driver/ppm_events_public.h"
-#include "event_params.h"
+#include "../driver/ppm_event_params.h"
 #include "../driver/syscall_table.c"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -218,7 +219,7 @@ struct {
 #endif
 #include "../driver/ppm_flags_conv.h"
 
-struct eb {
+struct event_builder {
 	char *buf;
 	struct scratch *sc;
 	__u32 off;	/* where the next value goes */
@@ -228,8 +229,8 @@ struct eb {
 	__u16 type;
 };
 
-struct args {
-	unsigned long a[6];
+struct syscall_ctx {
+	unsigned long args[6];
 	long id;
 	long ret;
 };
@@ -260,7 +261,7 @@ static __always_inline const struct ppm_event_params *params_of(__u32 type)
  * cannot afford. Newer verifiers prune well enough without it, and the round trip costs the probe a
  * third of its overhead.
  */
-static __always_inline void eb_len(struct eb *b, __u32 len)
+static __always_inline void eb_len(struct event_builder *b, __u32 len)
 {
 	*(__u16 *)&b->buf[(HDR_LEN + (b->cur & (PPM_MAX_EVENT_PARAMS - 1)) * 2) & SCRATCH_MASK] = len;
 	b->cur++;
@@ -272,13 +273,18 @@ static __always_inline void eb_len(struct eb *b, __u32 len)
 #endif
 }
 
-static __always_inline void eb_fault(struct eb *b)
+static __always_inline void eb_fault(struct event_builder *b)
 {
 	WRITE_ONCE(b->sc->faulted, 1);
 }
 
+static __always_inline long read_user(void *dst, unsigned long uptr, __u32 len)
+{
+	return bpf_probe_read_user(dst, len, (const void *)uptr);
+}
+
 /* No room for `len` more bytes: the parameter is sent empty (or not at all past the last one). */
-static __always_inline bool eb_full(struct eb *b, __u32 len)
+static __always_inline bool eb_full(struct event_builder *b, __u32 len)
 {
 	if (b->cur >= b->nparams)
 		return true;
@@ -289,7 +295,7 @@ static __always_inline bool eb_full(struct eb *b, __u32 len)
 	return false;
 }
 
-static __always_inline void eb_u8(struct eb *b, __u8 v)
+static __always_inline void eb_u8(struct event_builder *b, __u8 v)
 {
 	if (eb_full(b, 1))
 		return;
@@ -297,7 +303,7 @@ static __always_inline void eb_u8(struct eb *b, __u8 v)
 	eb_len(b, 1);
 }
 
-static __always_inline void eb_u16(struct eb *b, __u16 v)
+static __always_inline void eb_u16(struct event_builder *b, __u16 v)
 {
 	if (eb_full(b, 2))
 		return;
@@ -305,7 +311,7 @@ static __always_inline void eb_u16(struct eb *b, __u16 v)
 	eb_len(b, 2);
 }
 
-static __always_inline void eb_u32(struct eb *b, __u32 v)
+static __always_inline void eb_u32(struct event_builder *b, __u32 v)
 {
 	if (eb_full(b, 4))
 		return;
@@ -313,7 +319,30 @@ static __always_inline void eb_u32(struct eb *b, __u32 v)
 	eb_len(b, 4);
 }
 
-static __always_inline void eb_u64(struct eb *b, __u64 v)
+/* A u32 whose value is stored once known; the slot stays inside the scratch area even when the value
+ * is not sent (the upper half absorbs the write). */
+static __always_inline __u32 *eb_u32_later(struct event_builder *b)
+{
+	__u32 *slot = (__u32 *)&b->buf[b->off & SCRATCH_MASK];
+
+	eb_u32(b, 0);
+	return slot;
+}
+
+/* Room for a parameter of at most `len` bytes built in place, or NULL when it is sent empty. */
+static __always_inline char *eb_reserve(struct event_builder *b, __u32 len)
+{
+	if (eb_full(b, len))
+		return NULL;
+	return &b->buf[b->off & SCRATCH_MASK];
+}
+
+static __always_inline void eb_commit(struct event_builder *b, __u32 n)
+{
+	eb_len(b, n & (STR_MAX * 2 - 1));
+}
+
+static __always_inline void eb_u64(struct event_builder *b, __u64 v)
 {
 	if (eb_full(b, 8))
 		return;
@@ -321,14 +350,14 @@ static __always_inline void eb_u64(struct eb *b, __u64 v)
 	eb_len(b, 8);
 }
 
-static __always_inline void eb_empty(struct eb *b)
+static __always_inline void eb_empty(struct event_builder *b)
 {
 	if (b->cur >= b->nparams)
 		return;
 	eb_len(b, 0);
 }
 
-static __always_inline void eb_str(struct eb *b, const char *s)
+static __always_inline void eb_str(struct event_builder *b, const char *s)
 {
 	long n;
 
@@ -342,7 +371,7 @@ static __always_inline void eb_str(struct eb *b, const char *s)
 	eb_len(b, n);
 }
 
-static __always_inline void eb_empty_str(struct eb *b)
+static __always_inline void eb_empty_str(struct event_builder *b)
 {
 	if (eb_full(b, 1))
 		return;
@@ -351,7 +380,7 @@ static __always_inline void eb_empty_str(struct eb *b)
 }
 
 /* A NUL-terminated user string, at most a page; an unreadable one is sent as "". */
-static __always_inline void eb_user_str(struct eb *b, unsigned long uptr)
+static __always_inline void eb_user_str(struct event_builder *b, unsigned long uptr)
 {
 	long n;
 
@@ -371,7 +400,7 @@ static __always_inline void eb_user_str(struct eb *b, unsigned long uptr)
 }
 
 /* `len` bytes of user memory, cut at the snaplen. */
-static __always_inline void eb_user_buf(struct eb *b, unsigned long uptr, __u64 len)
+static __always_inline void eb_user_buf(struct event_builder *b, unsigned long uptr, __u64 len)
 {
 	if (b->cur >= b->nparams)
 		return;
@@ -383,7 +412,9 @@ static __always_inline void eb_user_buf(struct eb *b, unsigned long uptr, __u64 
 		eb_empty(b);
 		return;
 	}
-	if (bpf_probe_read_user(&b->buf[b->off & SCRATCH_MASK], len & (STR_MAX * 2 - 1), (const void *)uptr)) {
+	/* clang drops a mask it can prove redundant; older verifiers need to see it. */
+	VERIFIER_BOUND(len, 8191);
+	if (bpf_probe_read_user(&b->buf[b->off & SCRATCH_MASK], len, (const void *)uptr)) {
 		eb_fault(b);
 		eb_empty(b);
 		return;
@@ -392,7 +423,7 @@ static __always_inline void eb_user_buf(struct eb *b, unsigned long uptr, __u64 
 }
 
 /* The current process's argv (without argv[0] when `skip_first`) or environment, at most a page. */
-static __always_inline void eb_user_area(struct eb *b, unsigned long start, unsigned long end, bool skip_first)
+static __always_inline void eb_user_area(struct event_builder *b, unsigned long start, unsigned long end, bool skip_first)
 {
 	unsigned long len;
 
@@ -432,9 +463,9 @@ static __always_inline void eb_user_area(struct eb *b, unsigned long start, unsi
 	eb_len(b, len);
 }
 
-/* Parameters not written get their type's zero (see bpf/event_params.h): their lengths and their zero
+/* Parameters not written get their type's zero (see driver/ppm_event_params.h): their lengths and their zero
  * bytes are copied in from the tables, without a loop the verifier would walk once per filler. */
-static __always_inline __u32 eb_finish(struct eb *b)
+static __always_inline __u32 eb_finish(struct event_builder *b)
 {
 	const struct ppm_event_params *p = params_of(b->type);
 	__u32 cur = b->cur, n = b->nparams, bytes;
@@ -456,7 +487,7 @@ static __always_inline __u32 eb_finish(struct eb *b)
 
 /* --- process information --- */
 
-static __always_inline struct task_struct *task(void)
+static __always_inline struct task_struct *this_task(void)
 {
 #ifdef PPM_KERNEL_HEADERS
 	return (struct task_struct *)bpf_get_current_task();
@@ -465,9 +496,9 @@ static __always_inline struct task_struct *task(void)
 #endif
 }
 
-static __always_inline void eb_vm(struct eb *b)
+static __always_inline void eb_vm(struct event_builder *b)
 {
-	unsigned long total_vm = KREAD(task(), mm, total_vm);
+	unsigned long total_vm = KREAD(this_task(), mm, total_vm);
 
 	eb_u32(b, total_vm << (PAGE_SHIFT - 10));
 	eb_u32(b, 0);	/* vm_rss: the counters' layout differs across kernels; not read yet */
@@ -480,7 +511,7 @@ static __always_inline void eb_vm(struct eb *b)
  * User memory is that of the current task, so a child is described only when it has no memory of its
  * own yet (the probe's fork program records nothing else).
  */
-static __always_inline void fill_proc_common(struct eb *b, struct task_struct *t, long res)
+static __always_inline void fill_proc_common(struct event_builder *b, struct task_struct *t, long res)
 {
 	unsigned long arg_start = KREAD(t, mm, arg_start), arg_end = KREAD(t, mm, arg_end);
 	char comm[16];
@@ -505,9 +536,9 @@ static __always_inline void fill_proc_common(struct eb *b, struct task_struct *t
 	eb_empty(b);	/* cgroups */
 }
 
-static __always_inline void fill_execve_exit(struct eb *b, long res)
+static __always_inline void fill_execve_exit(struct event_builder *b, long res)
 {
-	struct task_struct *t = task();
+	struct task_struct *t = this_task();
 	__u32 loginuid = (__u32)-1;
 
 	fill_proc_common(b, t, res);
@@ -526,7 +557,7 @@ static __always_inline void fill_execve_exit(struct eb *b, long res)
 	eb_u32(b, 0);	/* flags */
 }
 
-static __always_inline void fill_clone_exit(struct eb *b, struct task_struct *t, long res,
+static __always_inline void fill_clone_exit(struct event_builder *b, struct task_struct *t, long res,
 					    unsigned long clone_flags)
 {
 	fill_proc_common(b, t, res);
@@ -547,7 +578,7 @@ struct sockaddr_buf {
 };
 
 /* A sockaddr from user memory: family byte, then address and port (host order), or the unix path. */
-static __always_inline void eb_user_sockaddr(struct eb *b, unsigned long uptr, long ulen)
+static __always_inline void eb_user_sockaddr(struct event_builder *b, unsigned long uptr, long ulen)
 {
 	struct sockaddr_buf sa = {};
 	char *out;
@@ -600,7 +631,7 @@ static __always_inline void eb_user_sockaddr(struct eb *b, unsigned long uptr, l
 /* The file behind an fd of the current task, or NULL (not fd_file(): 6.12 defines that macro). */
 static __always_inline struct file *file_of_fd(int fd)
 {
-	struct task_struct *t = task();
+	struct task_struct *t = this_task();
 	struct file **fds = KREAD(t, files, fdt, fd);
 	unsigned int max_fds = KREAD(t, files, fdt, max_fds);
 	struct file *f = NULL;
@@ -622,6 +653,15 @@ static __always_inline struct sock *fd_sock(int fd)
 	return sock ? KREAD(sock, sk) : NULL;
 }
 
+/* The kernel addresses of a unix socket and of its peer, as libs reports socketpair's ends. */
+static __always_inline void unix_socket_ends(int fd, __u64 *source, __u64 *peer)
+{
+	struct sock *sk = fd_sock(fd);
+
+	*source = (unsigned long)sk;
+	*peer = sk ? (unsigned long)KREAD((struct unix_sock *)sk, peer) : 0;
+}
+
 static __always_inline __u64 fd_ino(int fd)
 {
 	struct file *f = file_of_fd(fd);
@@ -633,7 +673,7 @@ static __always_inline __u64 fd_ino(int fd)
  * The connection tuple of the socket behind `fd`: family, source, destination; the remote end is the
  * socket's peer, or the user's sockaddr at `peer` when given; `inbound` puts the remote end first.
  */
-static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long peer, long peerlen, bool inbound)
+static __always_inline void eb_socktuple(struct event_builder *b, int fd, unsigned long peer, long peerlen, bool inbound)
 {
 	struct sock *sk = fd_sock(fd);
 	struct sockaddr_buf sa = {};
@@ -689,22 +729,8 @@ static __always_inline void eb_socktuple(struct eb *b, int fd, unsigned long pee
 
 /* --- vectors, messages, dynamic values --- */
 
-/* The leading fields of the user's struct user_msghdr and struct open_how. */
-struct user_msghdr_head {
-	unsigned long name;
-	int namelen;
-	unsigned long iov;
-	unsigned long iovlen;
-};
-
-struct user_open_how {
-	__u64 flags;
-	__u64 mode;
-	__u64 resolve;
-};
-
 /* Reads the first IOV_READ iovecs of a vector into the scratch area; the bytes they describe. */
-static __always_inline __u32 user_iov_total(struct eb *b, unsigned long uiov, unsigned long iovcnt)
+static __always_inline __u32 user_iov_total(struct event_builder *b, unsigned long uiov, unsigned long iovcnt)
 {
 	struct user_iovec *iov = b->sc->iov;
 	__u32 n = iovcnt > IOV_READ ? IOV_READ : iovcnt, total = 0, i, size;
@@ -721,8 +747,8 @@ static __always_inline __u32 user_iov_total(struct eb *b, unsigned long uiov, un
 }
 
 /* The data of an iovec array, at most `len` bytes and the snaplen; `*total` gets what it describes. */
-static __always_inline void eb_user_iov(struct eb *b, unsigned long uiov, unsigned long iovcnt, __u64 len,
-					__u32 *total)
+static __always_inline void eb_user_iov(struct event_builder *b, unsigned long uiov, unsigned long iovcnt, __u64 len,
+					__u64 *total)
 {
 	struct user_iovec *iov = b->sc->iov;
 	__u32 n = iovcnt > IOV_READ ? IOV_READ : iovcnt, room, copied = 0, i;
@@ -754,28 +780,8 @@ static __always_inline void eb_user_iov(struct eb *b, unsigned long uiov, unsign
 	eb_len(b, copied & (STR_MAX * 2 - 1));
 }
 
-static __always_inline void user_msghdr(struct eb *b, unsigned long uptr, struct user_msghdr_head *m)
-{
-	if (!uptr || bpf_probe_read_user(m, sizeof(*m), (const void *)uptr)) {
-		__builtin_memset(m, 0, sizeof(*m));
-		eb_fault(b);
-	}
-}
-
-/* openat2's flags, mode and resolve, from the user's struct open_how. */
-static __always_inline void eb_open_how(struct eb *b, unsigned long uptr)
-{
-	struct user_open_how how = {};
-
-	if (uptr && bpf_probe_read_user(&how, sizeof(how), (const void *)uptr))
-		eb_fault(b);
-	eb_u32(b, open_flags_to_ppm(how.flags));
-	eb_u32(b, open_mode(how.flags, how.mode));
-	eb_u32(b, openat2_resolve_to_ppm(how.resolve));
-}
-
 /* A PT_DYN parameter: its index into the dynamic table, then the value in that entry's width. */
-static __always_inline void eb_dyn(struct eb *b, __u8 index, __u64 v)
+static __always_inline void eb_dyn(struct event_builder *b, __u8 index, __u64 v)
 {
 	if (eb_full(b, 9))
 		return;
@@ -801,360 +807,9 @@ static __always_inline __u16 syscall_code(long id)
 	return g_syscall_code_routing_table[i];
 }
 
-static __always_inline void fill_event(struct eb *b, const struct args *c)
-{
-	const unsigned long *a = c->a;
-	long ret = c->ret;
-
-	switch (b->type) {
-	case PPME_GENERIC_E:
-		eb_u16(b, syscall_code(c->id));
-		eb_u16(b, c->id);
-		break;
-	case PPME_GENERIC_X:
-		eb_u16(b, syscall_code(c->id));
-		break;
-	case PPME_SYSCALL_OPEN_E:
-		eb_user_str(b, a[0]);
-		eb_u32(b, open_flags_to_ppm(a[1]));
-		eb_u32(b, open_mode(a[1], a[2]));
-		break;
-	case PPME_SYSCALL_OPEN_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_u32(b, open_flags_to_ppm(a[1]));
-		eb_u32(b, open_mode(a[1], a[2]));
-		eb_u32(b, 0);
-		break;
-	case PPME_SYSCALL_OPENAT_2_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, open_flags_to_ppm(a[2]));
-		eb_u32(b, open_mode(a[2], a[3]));
-		break;
-	case PPME_SYSCALL_OPENAT_2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, open_flags_to_ppm(a[2]));
-		eb_u32(b, open_mode(a[2], a[3]));
-		eb_u32(b, 0);
-		break;
-	case PPME_SYSCALL_CREAT_E:
-		eb_user_str(b, a[0]);
-		eb_u32(b, a[1]);
-		break;
-	case PPME_SYSCALL_CREAT_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_u32(b, a[1]);
-		eb_u32(b, 0);
-		break;
-	case PPME_SYSCALL_CLOSE_E:
-	case PPME_SYSCALL_DUP_E:
-	case PPME_SYSCALL_FCHDIR_E:
-	case PPME_SYSCALL_READV_E:
-	case PPME_SOCKET_BIND_E:
-	case PPME_SOCKET_RECVMSG_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		break;
-	case PPME_SYSCALL_READ_E:
-	case PPME_SYSCALL_WRITE_E:
-	case PPME_SOCKET_RECVFROM_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SYSCALL_PREAD_E:
-	case PPME_SYSCALL_PWRITE_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		eb_u64(b, a[3]);
-		break;
-	case PPME_SYSCALL_READ_X:
-	case PPME_SYSCALL_PREAD_X:
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
-		break;
-	case PPME_SYSCALL_WRITE_X:
-	case PPME_SYSCALL_PWRITE_X:
-	case PPME_SOCKET_SENDTO_X:
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], a[2]);
-		break;
-	case PPME_SYSCALL_EXECVE_19_E:
-		eb_user_str(b, a[0]);
-		break;
-	case PPME_SYSCALL_EXECVE_19_X:
-		fill_execve_exit(b, ret);
-		break;
-	case PPME_SYSCALL_CLONE_20_X:
-		fill_clone_exit(b, task(), ret, a[0]);
-		break;
-	case PPME_SYSCALL_FORK_20_X:
-		fill_clone_exit(b, task(), ret, SIGCHLD);
-		break;
-	case PPME_SYSCALL_VFORK_20_X:
-		fill_clone_exit(b, task(), ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
-		break;
-	case PPME_SYSCALL_CLONE3_X: {
-		__u64 flags = 0;
-
-		/* struct clone_args starts with its flags. */
-		if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]))
-			eb_fault(b);
-		fill_clone_exit(b, task(), ret, flags);
-		break;
-	}
-	case PPME_SYSCALL_UNLINK_2_X:
-	case PPME_SYSCALL_RMDIR_2_X:
-	case PPME_SYSCALL_MKDIR_2_X:
-	case PPME_SYSCALL_CHDIR_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		break;
-	case PPME_SYSCALL_MKDIR_2_E:
-		eb_u32(b, a[1]);
-		break;
-	case PPME_SYSCALL_UNLINKAT_2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, a[2] & AT_REMOVEDIR ? PPM_AT_REMOVEDIR : 0);
-		break;
-	case PPME_SYSCALL_MKDIRAT_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SYSCALL_RENAME_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_user_str(b, a[1]);
-		break;
-	case PPME_SYSCALL_RENAMEAT_X:
-	case PPME_SYSCALL_RENAMEAT2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u64(b, (__s64)(int)a[2]);
-		eb_user_str(b, a[3]);
-		if (b->type == PPME_SYSCALL_RENAMEAT2_X)
-			eb_u32(b, a[4]);
-		break;
-	case PPME_SOCKET_SOCKET_E:
-		eb_u32(b, a[0]);
-		eb_u32(b, a[1]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SOCKET_CONNECT_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_sockaddr(b, a[1], a[2]);
-		break;
-	case PPME_SOCKET_CONNECT_X:
-		eb_u64(b, ret);
-		eb_socktuple(b, (int)a[0], a[1], a[2], false);
-		break;
-	case PPME_SOCKET_BIND_X:
-		eb_u64(b, ret);
-		eb_user_sockaddr(b, a[1], a[2]);
-		break;
-	case PPME_SOCKET_LISTEN_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, a[1]);
-		break;
-	case PPME_SOCKET_ACCEPT4_5_E:
-		eb_u32(b, a[3]);
-		break;
-	case PPME_SOCKET_ACCEPT_5_X:
-	case PPME_SOCKET_ACCEPT4_5_X:
-		eb_u64(b, ret);
-		if (ret >= 0)
-			eb_socktuple(b, (int)ret, 0, 0, true);
-		else
-			eb_empty(b);
-		break;
-	case PPME_SYSCALL_PIPE_X: {
-		int fds[2] = { -1, -1 };
-
-		eb_u64(b, ret);
-		if (ret == 0 && bpf_probe_read_user(fds, sizeof(fds), (const void *)a[0]))
-			eb_fault(b);
-		eb_u64(b, (__s64)fds[0]);
-		eb_u64(b, (__s64)fds[1]);
-		eb_u64(b, ret == 0 ? fd_ino(fds[0]) : 0);
-		break;
-	}
-	case PPME_SOCKET_SHUTDOWN_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u8(b, a[1]);
-		break;
-	case PPME_SOCKET_SENDTO_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		eb_socktuple(b, (int)a[0], a[4], a[5], false);
-		break;
-	case PPME_SOCKET_RECVFROM_X: {
-		int addrlen = 0;
-
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
-		if (ret >= 0 && a[4] && a[5])
-			bpf_probe_read_user(&addrlen, sizeof(addrlen), (const void *)a[5]);
-		eb_socktuple(b, (int)a[0], addrlen > 0 ? a[4] : 0, addrlen, true);
-		break;
-	}
-	case PPME_SYSCALL_MMAP_E:
-		eb_u64(b, a[0]);
-		eb_u64(b, a[1]);
-		eb_u32(b, prot_flags_to_ppm(a[2]));
-		eb_u32(b, mmap_flags_to_ppm(a[3]));
-		eb_u64(b, (__s64)(int)a[4]);
-		eb_u64(b, a[5]);
-		break;
-	case PPME_SYSCALL_MPROTECT_E:
-		eb_u64(b, a[0]);
-		eb_u64(b, a[1]);
-		eb_u32(b, prot_flags_to_ppm(a[2]));
-		break;
-	case PPME_SYSCALL_MMAP_X:
-	case PPME_SYSCALL_MUNMAP_X:
-		eb_u64(b, ret);
-		eb_vm(b);
-		break;
-	case PPME_SYSCALL_MUNMAP_E:
-		eb_u64(b, a[0]);
-		eb_u64(b, a[1]);
-		break;
-	case PPME_SYSCALL_SETUID_E:
-	case PPME_SYSCALL_SETGID_E:
-		eb_u32(b, a[0]);
-		break;
-	case PPME_SYSCALL_CHMOD_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_u32(b, a[1] & 07777);
-		break;
-	case PPME_SYSCALL_FCHMOD_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, a[1] & 07777);
-		break;
-	case PPME_SYSCALL_FCHMODAT_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, a[2] & 07777);
-		break;
-	case PPME_SYSCALL_KILL_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u8(b, a[1]);
-		break;
-	case PPME_SYSCALL_READV_X: {
-		__u32 total, *size;
-
-		eb_u64(b, ret);
-		/* size precedes data, but is only known once the iovecs are read: filled in afterwards. */
-		size = (__u32 *)&b->buf[b->off & SCRATCH_MASK];
-		eb_u32(b, 0);
-		eb_user_iov(b, a[1], a[2], ret > 0 ? ret : 0, &total);
-		*size = total;
-		break;
-	}
-	case PPME_SYSCALL_WRITEV_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, user_iov_total(b, a[1], a[2]));
-		break;
-	case PPME_SYSCALL_WRITEV_X: {
-		__u32 total;
-
-		eb_u64(b, ret);
-		eb_user_iov(b, a[1], a[2], (__u32)-1, &total);
-		break;
-	}
-	case PPME_SYSCALL_OPENAT2_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_open_how(b, a[2]);
-		break;
-	case PPME_SYSCALL_OPENAT2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_open_how(b, a[2]);
-		break;
-	case PPME_SYSCALL_EXECVEAT_E:
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, execveat_flags_to_ppm(a[4]));
-		break;
-	case PPME_SYSCALL_EXECVEAT_X:
-		fill_execve_exit(b, ret);
-		break;
-	case PPME_SOCKET_SENDMSG_E: {
-		struct user_msghdr_head m;
-
-		user_msghdr(b, a[1], &m);
-		eb_u64(b, (__s64)(int)a[0]);
-		eb_u32(b, user_iov_total(b, m.iov, m.iovlen));
-		eb_socktuple(b, (int)a[0], m.name, m.namelen, false);
-		break;
-	}
-	case PPME_SOCKET_SENDMSG_X: {
-		struct user_msghdr_head m;
-		__u32 total;
-
-		eb_u64(b, ret);
-		user_msghdr(b, a[1], &m);
-		eb_user_iov(b, m.iov, m.iovlen, ret > 0 ? ret : 0, &total);
-		break;
-	}
-	case PPME_SOCKET_RECVMSG_X: {
-		struct user_msghdr_head m;
-		__u32 total, *size;
-
-		eb_u64(b, ret);
-		user_msghdr(b, a[1], &m);
-		size = (__u32 *)&b->buf[b->off & SCRATCH_MASK];
-		eb_u32(b, 0);
-		eb_user_iov(b, m.iov, m.iovlen, ret > 0 ? ret : 0, &total);
-		*size = ret > 0 ? (total < ret ? total : ret) : 0;
-		eb_socktuple(b, (int)a[0], ret >= 0 ? m.name : 0, m.namelen, true);
-		break;
-	}
-	case PPME_SYSCALL_PTRACE_E:
-		eb_u16(b, ptrace_request_to_ppm(a[0]));
-		eb_u64(b, (__s64)(int)a[1]);
-		break;
-	case PPME_SYSCALL_PTRACE_X: {
-		__u16 req = ptrace_request_to_ppm(a[0]);
-		__u64 data = a[3];
-
-		eb_u64(b, ret);
-		if (ret < 0) {
-			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
-			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
-			break;
-		}
-		/* A peek leaves the word it read where data points. */
-		if (ptrace_is_peek(req) && bpf_probe_read_user(&data, sizeof(data), (const void *)a[3]))
-			eb_fault(b);
-		eb_dyn(b, PPM_PTRACE_IDX_UINT64, a[2]);
-		eb_dyn(b, ptrace_data_kind(req), data);
-		break;
-	}
-	default: {
-		/* No filler of its own: the result or the fd argument first, the rest zero. */
-		__u8 first = params_of(b->type)->first;
-
-		if (first == PPM_FIRST_RET)
-			eb_u64(b, ret);
-		else if (first == PPM_FIRST_FD)
-			eb_u64(b, (__s64)(int)a[0]);
-		break;
-	}
-	}
-}
+#define FILLER_FN static __always_inline
+#define FILLER_ENTRY static __always_inline
+#include "../driver/ppm_fillers.h"
 
 /* --- recording --- */
 
@@ -1182,13 +837,13 @@ static __always_inline const struct settings *wanted(__u16 type)
  * Records one event of the current task's system call (`c`), or, without one, an event about `t`: its
  * exit, or its creation seen from its parent.
  */
-static __always_inline void record(__u16 type, const struct args *c, struct task_struct *t)
+static __always_inline void record(__u16 type, const struct syscall_ctx *c, struct task_struct *t)
 {
 	const struct settings *s = wanted(type);
 	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), key;
 	struct counters *n;
 	struct scratch *sc = NULL;
-	struct eb b = {};
+	struct event_builder b = {};
 	__u32 len;
 
 	if (!s)
@@ -1227,12 +882,7 @@ static __always_inline void record(__u16 type, const struct args *c, struct task
 	*(__u16 *)&b.buf[20] = type;
 	*(__u32 *)&b.buf[22] = b.nparams;
 	if (type == PPME_PROCEXIT_1_E && t) {
-		int code = KREAD(t, exit_code);
-
-		eb_u64(&b, code);
-		eb_u64(&b, (code >> 8) & 0xff);
-		eb_u8(&b, code & 0x7f);
-		eb_u8(&b, (code & 0x80) ? 1 : 0);
+		fill_procexit(&b, KREAD(t, exit_code));
 	} else if (t) {
 		/* The child's side of a clone made outside a system call: it returns 0, flags unknown. */
 		fill_clone_exit(&b, t, 0, 0);
@@ -1274,19 +924,19 @@ static __always_inline __u16 route(long id, bool enter)
 #define REG(regs, r) ((regs)->r)
 #endif
 
-static __always_inline void read_args(struct pt_regs *regs, struct args *c)
+static __always_inline void read_args(struct pt_regs *regs, struct syscall_ctx *c)
 {
-	c->a[0] = REG(regs, di);
-	c->a[1] = REG(regs, si);
-	c->a[2] = REG(regs, dx);
-	c->a[3] = REG(regs, r10);
-	c->a[4] = REG(regs, r8);
-	c->a[5] = REG(regs, r9);
+	c->args[0] = REG(regs, di);
+	c->args[1] = REG(regs, si);
+	c->args[2] = REG(regs, dx);
+	c->args[3] = REG(regs, r10);
+	c->args[4] = REG(regs, r8);
+	c->args[5] = REG(regs, r9);
 }
 
 static __always_inline void on_sys_enter(struct pt_regs *regs, long id)
 {
-	struct args c = { .id = id };
+	struct syscall_ctx c = { .id = id };
 
 	read_args(regs, &c);
 	record(route(id, true), &c, NULL);
@@ -1294,7 +944,7 @@ static __always_inline void on_sys_enter(struct pt_regs *regs, long id)
 
 static __always_inline void on_sys_exit(struct pt_regs *regs, long ret)
 {
-	struct args c = { .ret = ret };
+	struct syscall_ctx c = { .ret = ret };
 
 	c.id = REG(regs, orig_ax);
 	read_args(regs, &c);
@@ -1320,7 +970,7 @@ static __always_inline void on_process_fork(struct task_struct *parent, struct t
  */
 static __always_inline void on_process_exec(struct pt_regs *user_regs)
 {
-	struct args c = { .id = __NR_execve, .ret = 0 };
+	struct syscall_ctx c = { .id = __NR_execve, .ret = 0 };
 	long nr = KREAD(user_regs, orig_ax);
 
 	if (nr == __NR_execve || nr == __NR_execveat)
@@ -1519,7 +1169,7 @@ int sys_exit_tally(struct bpf_raw_tracepoint_args *ctx)
 
 static __always_inline void on_raw_process_exec(void)
 {
-	struct task_struct *t = task();
+	struct task_struct *t = this_task();
 	void *stack = KREAD(t, stack);
 
 	/* task_pt_regs(), spelled with reads the verifier allows. */
@@ -1551,6 +1201,7 @@ int sched_process_exec##suffix(struct bpf_raw_tracepoint_args *ctx)	\
 PROCESS_PROGRAMS(, false)
 #if PPM_SCRATCH_LOCK
 PROCESS_PROGRAMS(_backup1, true)
+PROCESS_PROGRAMS(_backup2, true)
 
 SEC("raw_tracepoint/sched_process_exit")
 int sched_process_exit_tally(struct bpf_raw_tracepoint_args *ctx)
@@ -1646,6 +1297,7 @@ int BPF_PROG(sched_process_exec##suffix, struct task_struct *p,	\
 PROCESS_PROGRAMS(, false)
 #if PPM_SCRATCH_LOCK
 PROCESS_PROGRAMS(_backup1, true)
+PROCESS_PROGRAMS(_backup2, true)
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit_tally)

@@ -144,6 +144,10 @@ struct socket {
 	struct sock *sk;
 };
 
+struct unix_sock {
+	struct sock *peer;
+};
+
 #pragma clang attribute pop
 
 #endif /* VMLINUX_MIN_H_ */

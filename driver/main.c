@@ -147,11 +147,11 @@ static void record(u16 type, const struct syscall_ctx *ctx, struct task_struct *
 	b.snaplen = READ_ONCE(g_snaplen);
 	eb_start(&b, type, ktime_get_real_ns(), task ? task->pid : current->pid);
 	if (type == PPME_PROCEXIT_1_E)
-		fill_procexit(&b, task);
+		fill_task_exit(&b, task);
 	else if (task)
 		fill_clone_child(&b, task);
 	else
-		fill_event(&b, type, ctx);
+		fill_event(&b, ctx);
 	len = eb_finish(&b);
 	if (b.faulted)
 		ring->info->n_drops_pf++;

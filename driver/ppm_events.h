@@ -45,13 +45,16 @@ void eb_u64(struct event_builder *b, u64 v);
 void eb_empty(struct event_builder *b);
 void eb_str(struct event_builder *b, const char *s);
 void eb_user_str(struct event_builder *b, unsigned long uptr);
-void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len);
+void eb_user_buf(struct event_builder *b, unsigned long uptr, u64 len);
 
-/* Fills the parameters of `type` (a routed event; generic ones are built in main.c) for the current task. */
-void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx);
+/*
+ * Fills the parameters of a system call event (b->type) for the current task, with the fillers shared
+ * by every driver (ppm_fillers.h); main.c builds generic events itself, on a faster path.
+ */
+void fill_event(struct event_builder *b, const struct syscall_ctx *ctx);
 /* A clone exit for `child`, recorded from the parent's context. */
 void fill_clone_child(struct event_builder *b, struct task_struct *child);
 /* procexit: status, ret, sig, core of the exiting task. */
-void fill_procexit(struct event_builder *b, struct task_struct *p);
+void fill_task_exit(struct event_builder *b, struct task_struct *p);
 
 #endif /* PPM_EVENTS_H_ */

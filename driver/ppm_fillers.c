@@ -21,6 +21,7 @@
 #include <linux/un.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
+#include <net/af_unix.h>
 #include <linux/mman.h>
 #include <linux/uio.h>
 #include <linux/file.h>
@@ -29,6 +30,7 @@
 
 #include "ppm_events.h"
 #include "ppm_flags_conv.h"
+#include "ppm_event_params.h"
 
 /* --- building --- */
 
@@ -110,6 +112,44 @@ static long strncpy_from_user_atomic(char *dst, const char __user *src, long cou
 	return n;
 }
 
+static inline void eb_fault(struct event_builder *b)
+{
+	b->faulted = true;
+}
+
+static inline long read_user(void *dst, unsigned long uptr, u32 len)
+{
+	return copy_from_user_nofault(dst, (const void __user *)uptr, len);
+}
+
+/* A u32 whose value is stored once known; a value that does not fit lands in a dummy. */
+static u32 *eb_u32_later(struct event_builder *b)
+{
+	static u32 dummy;
+	u32 *slot = b->off + sizeof(u32) <= b->size ? (u32 *)(b->buf + b->off) : &dummy;
+
+	eb_u32(b, 0);
+	return slot;
+}
+
+/* Room for a parameter of at most `len` bytes built in place, or NULL when it is sent empty. */
+static char *eb_reserve(struct event_builder *b, u32 len)
+{
+	if (b->cur >= b->nparams)
+		return NULL;
+	if (b->off + len > b->size) {
+		eb_empty(b);
+		return NULL;
+	}
+	return b->buf + b->off;
+}
+
+static void eb_commit(struct event_builder *b, u32 n)
+{
+	eb_lens(b)[b->cur++] = n;
+	b->off += n;
+}
+
 /* A NUL-terminated user string, at most a page; an unreadable one is sent as "". */
 void eb_user_str(struct event_builder *b, unsigned long uptr)
 {
@@ -137,11 +177,11 @@ void eb_user_str(struct event_builder *b, unsigned long uptr)
 }
 
 /* `len` bytes of user memory, cut at the snaplen. */
-void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len)
+void eb_user_buf(struct event_builder *b, unsigned long uptr, u64 len)
 {
 	if (b->cur >= b->nparams)
 		return;
-	len = min3(len, b->snaplen, b->size - b->off);
+	len = min3(len, (u64)b->snaplen, (u64)(b->size - b->off));
 	if (!uptr || !len) {
 		eb_empty(b);
 		return;
@@ -155,73 +195,22 @@ void eb_user_buf(struct event_builder *b, unsigned long uptr, u32 len)
 	b->off += len;
 }
 
-/*
- * A parameter the filler has no value for: zero of its type's size, an empty string, or nothing for
- * buffers and addresses. Consumers of the libs era read numbers at their full width whatever the length
- * says, so numbers are never sent empty.
- */
-static void eb_zero(struct event_builder *b)
+static inline const struct ppm_event_params *params_of(u32 type)
 {
-	static const char zeros[16];
-	const struct ppm_param_info *p = &g_event_info[b->type].params[b->cur];
-
-	switch (p->type) {
-	case PT_INT8:
-	case PT_UINT8:
-	case PT_FLAGS8:
-	case PT_SIGTYPE:
-	case PT_L4PROTO:
-	case PT_SOCKFAMILY:
-		eb_bytes(b, zeros, 1);
-		break;
-	case PT_INT16:
-	case PT_UINT16:
-	case PT_FLAGS16:
-	case PT_PORT:
-	case PT_SYSCALLID:
-		eb_bytes(b, zeros, 2);
-		break;
-	case PT_INT32:
-	case PT_UINT32:
-	case PT_FLAGS32:
-	case PT_UID:
-	case PT_GID:
-	case PT_BOOL:
-	case PT_MODE:
-	case PT_SIGSET:
-	case PT_IPV4ADDR:
-		eb_bytes(b, zeros, 4);
-		break;
-	case PT_INT64:
-	case PT_UINT64:
-	case PT_ERRNO:
-	case PT_FD:
-	case PT_PID:
-	case PT_RELTIME:
-	case PT_ABSTIME:
-	case PT_DOUBLE:
-		eb_bytes(b, zeros, 8);
-		break;
-	case PT_DYN:
-		/* Index 0 of the dynamic table, then an 8-byte zero (wide enough for every entry). */
-		eb_bytes(b, zeros, 9);
-		break;
-	case PT_CHARBUF:
-	case PT_FSPATH:
-	case PT_FSRELPATH:
-		eb_bytes(b, zeros, 1);
-		break;
-	default:
-		eb_empty(b);
-		break;
-	}
+	return &g_event_params[type & (PPM_EVENT_PARAMS_SLOTS - 1)];
 }
 
-/* Parameters not written get their type's zero; returns the event's length. */
+/*
+ * Parameters not written get their type's zero (driver/ppm_event_params.h); returns the event's length.
+ * Consumers of the libs era read numbers at their full width whatever the length says, so numbers are
+ * never sent empty.
+ */
 u32 eb_finish(struct event_builder *b)
 {
+	const struct ppm_event_params *p = params_of(b->type);
+
 	while (b->cur < b->nparams)
-		eb_zero(b);
+		eb_bytes(b, g_zeros, p->zero_len[b->cur]);
 	((struct ppm_evt_hdr *)b->buf)->len = b->off;
 	return b->off;
 }
@@ -460,20 +449,32 @@ static int user_sockaddr(unsigned long uptr, unsigned long ulen, struct sockaddr
 	return len;
 }
 
+static void eb_user_sockaddr(struct event_builder *b, unsigned long uptr, unsigned long ulen)
+{
+	struct sockaddr_storage ss;
+
+	eb_sockaddr(b, &ss, user_sockaddr(uptr, ulen, &ss));
+}
+
 /*
  * A connection tuple of the socket behind `fd`: family, then source and destination. The kernel's own
  * view of the local end is read from the socket without taking its lock (probes may not sleep); the
- * remote end is the socket's peer, or `peer` when given (a connect that has not completed).
+ * remote end is the socket's peer, or the user's sockaddr at `peer_uptr` when given (a connect that
+ * has not completed).
  * `inbound` puts the remote end first, as accepted connections are shown.
  */
-static void eb_socktuple(struct event_builder *b, int fd, const struct sockaddr_storage *peer, bool inbound)
+static void eb_socktuple(struct event_builder *b, int fd, unsigned long peer_uptr, long peer_len, bool inbound)
 {
 	char out[1 + 16 + 2 + 16 + 2];
+	struct sockaddr_storage ss;
+	const struct sockaddr_storage *peer = NULL;
 	struct socket *sock;
 	struct sock *sk;
 	int err;
 	u32 n = 0;
 
+	if (peer_uptr && peer_len > 0 && user_sockaddr(peer_uptr, peer_len, &ss) > 0)
+		peer = &ss;
 	sock = sockfd_lookup(fd, &err);
 	if (!sock || !sock->sk) {
 		if (sock)
@@ -535,16 +536,22 @@ static void eb_dyn(struct event_builder *b, u8 index, u64 v)
 	eb_bytes(b, out, sizeof(out));
 }
 
-/* openat2's flags, mode and resolve, from the user's struct open_how. */
-static void eb_open_how(struct event_builder *b, unsigned long uptr, unsigned long usize)
+/* The kernel addresses of a unix socket and of its peer, as libs reports socketpair's ends. */
+static void unix_socket_ends(int fd, u64 *source, u64 *peer)
 {
-	struct open_how how = {};
+	struct socket *sock;
+	int err;
 
-	if (uptr && copy_from_user_nofault(&how, (const void __user *)uptr, min_t(unsigned long, usize, sizeof(how))))
-		b->faulted = true;
-	eb_u32(b, open_flags_to_ppm(how.flags));
-	eb_u32(b, open_mode(how.flags, how.mode));
-	eb_u32(b, openat2_resolve_to_ppm(how.resolve));
+	*source = 0;
+	*peer = 0;
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return;
+	if (sock->sk && sock->sk->sk_family == AF_UNIX) {
+		*source = (unsigned long)unix_sk(sock->sk);
+		*peer = (unsigned long)READ_ONCE(unix_sk(sock->sk)->peer);
+	}
+	sockfd_put(sock);
 }
 
 /* The inode number behind an fd of the current task, 0 when it has none. */
@@ -563,17 +570,8 @@ static u64 fd_ino(int fd)
 	return ino;
 }
 
-/* The user's struct user_msghdr of sendmsg and recvmsg. */
-static int user_msghdr(unsigned long uptr, struct user_msghdr *m)
-{
-	memset(m, 0, sizeof(*m));
-	if (!uptr || copy_from_user_nofault(m, (const void __user *)uptr, sizeof(*m)))
-		return -EFAULT;
-	return 0;
-}
-
 /* The bytes an iovec array describes, at most its first 16 entries. */
-static u32 user_iov_total(unsigned long uiov, unsigned long iovcnt)
+static u32 user_iov_total(struct event_builder *b, unsigned long uiov, unsigned long iovcnt)
 {
 	struct iovec iov[16];
 	unsigned long n = min_t(unsigned long, iovcnt, ARRAY_SIZE(iov)), i;
@@ -585,416 +583,29 @@ static u32 user_iov_total(unsigned long uiov, unsigned long iovcnt)
 	return total;
 }
 
-/* --- per event --- */
+/* --- the shared fillers --- */
 
-void fill_procexit(struct event_builder *b, struct task_struct *p)
+static inline u16 syscall_code(long id)
 {
-	int code = p->exit_code;
+	return (unsigned long)id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[id] : PPM_SC_UNKNOWN;
+}
 
-	eb_u64(b, code);
-	eb_u64(b, (code >> 8) & 0xff);
-	eb_u8(b, code & 0x7f);
-	eb_u8(b, (code & 0x80) ? 1 : 0);
+static inline struct task_struct *this_task(void)
+{
+	return current;
+}
+
+#define FILLER_FN static
+#define FILLER_ENTRY
+#include "ppm_fillers.h"
+
+void fill_task_exit(struct event_builder *b, struct task_struct *p)
+{
+	fill_procexit(b, p->exit_code);
 }
 
 /* The child's side of a clone the parent made outside a system call: it returns 0, flags unknown. */
 void fill_clone_child(struct event_builder *b, struct task_struct *child)
 {
 	fill_clone_exit(b, child, 0, 0);
-}
-
-void fill_event(struct event_builder *b, u16 type, const struct syscall_ctx *ctx)
-{
-	const unsigned long *a = ctx->args;
-	long ret = ctx->ret;
-
-	switch (type) {
-	case PPME_SYSCALL_OPEN_E:
-		eb_user_str(b, a[0]);
-		eb_u32(b, open_flags_to_ppm(a[1]));
-		eb_u32(b, open_mode(a[1], a[2]));
-		break;
-	case PPME_SYSCALL_OPEN_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_u32(b, open_flags_to_ppm(a[1]));
-		eb_u32(b, open_mode(a[1], a[2]));
-		eb_u32(b, 0);
-		break;
-	case PPME_SYSCALL_OPENAT_2_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, open_flags_to_ppm(a[2]));
-		eb_u32(b, open_mode(a[2], a[3]));
-		break;
-	case PPME_SYSCALL_OPENAT_2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, open_flags_to_ppm(a[2]));
-		eb_u32(b, open_mode(a[2], a[3]));
-		eb_u32(b, 0);
-		break;
-	case PPME_SYSCALL_CREAT_E:
-		eb_user_str(b, a[0]);
-		eb_u32(b, a[1]);
-		break;
-	case PPME_SYSCALL_CREAT_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_u32(b, a[1]);
-		eb_u32(b, 0);
-		break;
-	case PPME_SYSCALL_CLOSE_E:
-	case PPME_SYSCALL_DUP_E:
-	case PPME_SYSCALL_FCHDIR_E:
-		eb_u64(b, (s64)(int)a[0]);
-		break;
-	case PPME_SYSCALL_READ_E:
-	case PPME_SYSCALL_WRITE_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SYSCALL_PREAD_E:
-	case PPME_SYSCALL_PWRITE_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		eb_u64(b, a[3]);
-		break;
-	case PPME_SYSCALL_READ_X:
-	case PPME_SYSCALL_PREAD_X:
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
-		break;
-	case PPME_SYSCALL_WRITE_X:
-	case PPME_SYSCALL_PWRITE_X:
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], a[2]);
-		break;
-	case PPME_SYSCALL_EXECVE_19_E:
-		eb_user_str(b, a[0]);
-		break;
-	case PPME_SYSCALL_EXECVE_19_X:
-		fill_execve_exit(b, ret);
-		break;
-	case PPME_SYSCALL_CLONE_20_X:
-		fill_clone_exit(b, current, ret, a[0]);
-		break;
-	case PPME_SYSCALL_FORK_20_X:
-		fill_clone_exit(b, current, ret, SIGCHLD);
-		break;
-	case PPME_SYSCALL_VFORK_20_X:
-		fill_clone_exit(b, current, ret, CLONE_VM | CLONE_VFORK | SIGCHLD);
-		break;
-	case PPME_SYSCALL_CLONE3_X: {
-		u64 flags = 0;
-
-		/* struct clone_args starts with its flags. */
-		if (copy_from_user_nofault(&flags, (const void __user *)a[0], sizeof(flags)))
-			b->faulted = true;
-		fill_clone_exit(b, current, ret, flags);
-		break;
-	}
-	case PPME_SYSCALL_UNLINK_2_X:
-	case PPME_SYSCALL_RMDIR_2_X:
-	case PPME_SYSCALL_MKDIR_2_X:
-	case PPME_SYSCALL_CHDIR_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		break;
-	case PPME_SYSCALL_MKDIR_2_E:
-		eb_u32(b, a[1]);
-		break;
-	case PPME_SYSCALL_UNLINKAT_2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, a[2] & AT_REMOVEDIR ? PPM_AT_REMOVEDIR : 0);
-		break;
-	case PPME_SYSCALL_MKDIRAT_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SYSCALL_RENAME_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_user_str(b, a[1]);
-		break;
-	case PPME_SYSCALL_RENAMEAT_X:
-	case PPME_SYSCALL_RENAMEAT2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u64(b, (s64)(int)a[2]);
-		eb_user_str(b, a[3]);
-		if (type == PPME_SYSCALL_RENAMEAT2_X)
-			eb_u32(b, a[4]);
-		break;
-	case PPME_SOCKET_SOCKET_E:
-		/* The PPM_AF_* numbers are Linux's own. */
-		eb_u32(b, a[0]);
-		eb_u32(b, a[1]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SOCKET_CONNECT_E: {
-		struct sockaddr_storage ss;
-
-		eb_u64(b, (s64)(int)a[0]);
-		eb_sockaddr(b, &ss, user_sockaddr(a[1], a[2], &ss));
-		break;
-	}
-	case PPME_SOCKET_CONNECT_X: {
-		struct sockaddr_storage ss;
-		int len = user_sockaddr(a[1], a[2], &ss);
-
-		eb_u64(b, ret);
-		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, false);
-		break;
-	}
-	case PPME_SOCKET_BIND_E:
-		eb_u64(b, (s64)(int)a[0]);
-		break;
-	case PPME_SOCKET_BIND_X: {
-		struct sockaddr_storage ss;
-
-		eb_u64(b, ret);
-		eb_sockaddr(b, &ss, user_sockaddr(a[1], a[2], &ss));
-		break;
-	}
-	case PPME_SOCKET_LISTEN_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, a[1]);
-		break;
-	case PPME_SOCKET_ACCEPT4_5_E:
-		eb_u32(b, a[3]);
-		break;
-	case PPME_SOCKET_ACCEPT_5_X:
-	case PPME_SOCKET_ACCEPT4_5_X:
-		eb_u64(b, ret);
-		if (ret >= 0)
-			eb_socktuple(b, (int)ret, NULL, true);
-		else
-			eb_empty(b);
-		break;
-	case PPME_SYSCALL_PIPE_X: {
-		int fds[2] = { -1, -1 };
-
-		eb_u64(b, ret);
-		if (ret == 0 && copy_from_user_nofault(fds, (const void __user *)a[0], sizeof(fds)))
-			b->faulted = true;
-		eb_u64(b, (s64)fds[0]);
-		eb_u64(b, (s64)fds[1]);
-		eb_u64(b, ret == 0 ? fd_ino(fds[0]) : 0);
-		break;
-	}
-	case PPME_SOCKET_SHUTDOWN_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u8(b, a[1]);
-		break;
-	case PPME_SOCKET_SENDTO_E: {
-		struct sockaddr_storage ss;
-		int len = user_sockaddr(a[4], a[5], &ss);
-
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, false);
-		break;
-	}
-	case PPME_SOCKET_SENDTO_X:
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], a[2]);
-		break;
-	case PPME_SOCKET_RECVFROM_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, a[2]);
-		break;
-	case PPME_SOCKET_RECVFROM_X: {
-		struct sockaddr_storage ss;
-		int addrlen = 0, len = -1;
-
-		eb_u64(b, ret);
-		eb_user_buf(b, a[1], ret > 0 ? ret : 0);
-		if (ret >= 0 && a[4] && a[5] &&
-		    !copy_from_user_nofault(&addrlen, (const void __user *)a[5], sizeof(addrlen)))
-			len = user_sockaddr(a[4], addrlen, &ss);
-		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, true);
-		break;
-	}
-	case PPME_SYSCALL_READV_E:
-		eb_u64(b, (s64)(int)a[0]);
-		break;
-	case PPME_SYSCALL_READV_X: {
-		u32 *size;
-		u64 total;
-
-		eb_u64(b, ret);
-		/* size precedes data, but is only known once the iovecs are read: fill it afterwards. */
-		size = (u32 *)(b->buf + b->off);
-		eb_u32(b, 0);
-		eb_user_iov(b, a[1], a[2], ret > 0 ? ret : 0, &total);
-		*size = total;
-		break;
-	}
-	case PPME_SYSCALL_WRITEV_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, user_iov_total(a[1], a[2]));
-		break;
-	case PPME_SYSCALL_WRITEV_X: {
-		u64 total;
-
-		eb_u64(b, ret);
-		eb_user_iov(b, a[1], a[2], U32_MAX, &total);
-		break;
-	}
-	case PPME_SYSCALL_MMAP_E:
-		eb_u64(b, a[0]);
-		eb_u64(b, a[1]);
-		eb_u32(b, prot_flags_to_ppm(a[2]));
-		eb_u32(b, mmap_flags_to_ppm(a[3]));
-		eb_u64(b, (s64)(int)a[4]);
-		eb_u64(b, a[5]);
-		break;
-	case PPME_SYSCALL_MMAP_X:
-	case PPME_SYSCALL_MUNMAP_X:
-		eb_u64(b, ret);
-		eb_vm(b);
-		break;
-	case PPME_SYSCALL_MUNMAP_E:
-		eb_u64(b, a[0]);
-		eb_u64(b, a[1]);
-		break;
-	case PPME_SYSCALL_MPROTECT_E:
-		eb_u64(b, a[0]);
-		eb_u64(b, a[1]);
-		eb_u32(b, prot_flags_to_ppm(a[2]));
-		break;
-	case PPME_SYSCALL_SETUID_E:
-	case PPME_SYSCALL_SETGID_E:
-		eb_u32(b, a[0]);
-		break;
-	case PPME_SYSCALL_CHMOD_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_u32(b, a[1] & 07777);
-		break;
-	case PPME_SYSCALL_FCHMOD_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, a[1] & 07777);
-		break;
-	case PPME_SYSCALL_FCHMODAT_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, a[2] & 07777);
-		break;
-	case PPME_SYSCALL_OPENAT2_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_open_how(b, a[2], a[3]);
-		break;
-	case PPME_SYSCALL_OPENAT2_X:
-		eb_u64(b, ret);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_open_how(b, a[2], a[3]);
-		break;
-	case PPME_SYSCALL_EXECVEAT_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_user_str(b, a[1]);
-		eb_u32(b, execveat_flags_to_ppm(a[4]));
-		break;
-	case PPME_SYSCALL_EXECVEAT_X:
-		fill_execve_exit(b, ret);
-		break;
-	case PPME_SOCKET_SENDMSG_E: {
-		struct user_msghdr m;
-		struct sockaddr_storage ss;
-		int len = -1;
-
-		if (user_msghdr(a[1], &m))
-			b->faulted = true;
-		else if (m.msg_name)
-			len = user_sockaddr((unsigned long)m.msg_name, m.msg_namelen, &ss);
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u32(b, user_iov_total((unsigned long)m.msg_iov, m.msg_iovlen));
-		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, false);
-		break;
-	}
-	case PPME_SOCKET_SENDMSG_X: {
-		struct user_msghdr m;
-		u64 total;
-
-		eb_u64(b, ret);
-		if (user_msghdr(a[1], &m))
-			b->faulted = true;
-		eb_user_iov(b, (unsigned long)m.msg_iov, m.msg_iovlen, ret > 0 ? ret : 0, &total);
-		break;
-	}
-	case PPME_SOCKET_RECVMSG_E:
-		eb_u64(b, (s64)(int)a[0]);
-		break;
-	case PPME_SOCKET_RECVMSG_X: {
-		struct user_msghdr m;
-		struct sockaddr_storage ss;
-		int len = -1;
-		u32 *size;
-		u64 total;
-
-		eb_u64(b, ret);
-		if (user_msghdr(a[1], &m))
-			b->faulted = true;
-		/* size precedes data, as in readv. */
-		size = (u32 *)(b->buf + b->off);
-		eb_u32(b, 0);
-		eb_user_iov(b, (unsigned long)m.msg_iov, m.msg_iovlen, ret > 0 ? ret : 0, &total);
-		*size = ret > 0 ? min_t(u64, total, ret) : 0;
-		if (ret >= 0 && m.msg_name && m.msg_namelen)
-			len = user_sockaddr((unsigned long)m.msg_name, m.msg_namelen, &ss);
-		eb_socktuple(b, (int)a[0], len > 0 ? &ss : NULL, true);
-		break;
-	}
-	case PPME_SYSCALL_PTRACE_E:
-		eb_u16(b, ptrace_request_to_ppm(a[0]));
-		eb_u64(b, (s64)(int)a[1]);
-		break;
-	case PPME_SYSCALL_PTRACE_X: {
-		u16 req = ptrace_request_to_ppm(a[0]);
-		u64 data = a[3];
-
-		eb_u64(b, ret);
-		if (ret < 0) {
-			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
-			eb_dyn(b, PPM_PTRACE_IDX_UINT64, 0);
-			break;
-		}
-		/* A peek leaves the word it read where data points. */
-		if (ptrace_is_peek(req) && copy_from_user_nofault(&data, (const void __user *)a[3], sizeof(data)))
-			b->faulted = true;
-		eb_dyn(b, PPM_PTRACE_IDX_UINT64, a[2]);
-		eb_dyn(b, ptrace_data_kind(req), data);
-		break;
-	}
-	case PPME_SYSCALL_KILL_E:
-		eb_u64(b, (s64)(int)a[0]);
-		eb_u8(b, a[1]);
-		break;
-	default:
-		/*
-		 * Events without a filler of their own: an exit whose first parameter is the result gets it,
-		 * an enter whose first parameter is an fd gets the first argument; the rest stays empty.
-		 */
-		if (type < PPM_EVENT_MAX && g_event_info[type].nparams > 0) {
-			const struct ppm_param_info *p = &g_event_info[type].params[0];
-
-			if (PPME_IS_EXIT(type) &&
-			    (p->type == PT_ERRNO || p->type == PT_FD || p->type == PT_PID))
-				eb_u64(b, ret);
-			else if (PPME_IS_ENTER(type) && p->type == PT_FD)
-				eb_u64(b, (s64)(int)a[0]);
-		}
-		break;
-	}
 }

@@ -302,4 +302,184 @@ static inline bool ptrace_is_peek(__u16 ppm_req)
 	return ppm_req == PPM_PTRACE_PEEKTEXT || ppm_req == PPM_PTRACE_PEEKDATA || ppm_req == PPM_PTRACE_PEEKUSR;
 }
 
+static inline __u8 fcntl_cmd_to_ppm(unsigned long cmd)
+{
+	switch (cmd) {
+	case F_DUPFD:
+		return PPM_FCNTL_F_DUPFD;
+	case F_GETFD:
+		return PPM_FCNTL_F_GETFD;
+	case F_SETFD:
+		return PPM_FCNTL_F_SETFD;
+	case F_GETFL:
+		return PPM_FCNTL_F_GETFL;
+	case F_SETFL:
+		return PPM_FCNTL_F_SETFL;
+	case F_GETLK:
+		return PPM_FCNTL_F_GETLK;
+	case F_SETLK:
+		return PPM_FCNTL_F_SETLK;
+	case F_SETLKW:
+		return PPM_FCNTL_F_SETLKW;
+	case F_SETOWN:
+		return PPM_FCNTL_F_SETOWN;
+	case F_GETOWN:
+		return PPM_FCNTL_F_GETOWN;
+	case F_SETSIG:
+		return PPM_FCNTL_F_SETSIG;
+	case F_GETSIG:
+		return PPM_FCNTL_F_GETSIG;
+	case F_SETOWN_EX:
+		return PPM_FCNTL_F_SETOWN_EX;
+	case F_GETOWN_EX:
+		return PPM_FCNTL_F_GETOWN_EX;
+	case F_SETLEASE:
+		return PPM_FCNTL_F_SETLEASE;
+	case F_GETLEASE:
+		return PPM_FCNTL_F_GETLEASE;
+	case F_CANCELLK:
+		return PPM_FCNTL_F_CANCELLK;
+	case F_DUPFD_CLOEXEC:
+		return PPM_FCNTL_F_DUPFD_CLOEXEC;
+	case F_NOTIFY:
+		return PPM_FCNTL_F_NOTIFY;
+	case F_SETPIPE_SZ:
+		return PPM_FCNTL_F_SETPIPE_SZ;
+	case F_GETPIPE_SZ:
+		return PPM_FCNTL_F_GETPIPE_SZ;
+	case F_OFD_GETLK:
+		return PPM_FCNTL_F_OFD_GETLK;
+	case F_OFD_SETLK:
+		return PPM_FCNTL_F_OFD_SETLK;
+	case F_OFD_SETLKW:
+		return PPM_FCNTL_F_OFD_SETLKW;
+	default:
+		return PPM_FCNTL_UNKNOWN;
+	}
+}
+
+/* The PPM_LOCK_* bits are flock's own. */
+static inline __u32 flock_flags_to_ppm(unsigned long op)
+{
+	return op & (PPM_LOCK_SH | PPM_LOCK_EX | PPM_LOCK_NB | PPM_LOCK_UN);
+}
+
+/* The command (FUTEX_CMD_MASK) keeps its number; the private and clock bits keep theirs. */
+static inline __u16 futex_op_to_ppm(unsigned long op)
+{
+	__u16 cmd = op & 127;
+
+	if (cmd > PPM_FU_FUTEX_CMP_REQUEUE_PI)
+		cmd = 0;
+	return cmd | (op & (PPM_FU_FUTEX_PRIVATE_FLAG | PPM_FU_FUTEX_CLOCK_REALTIME));
+}
+
+/* SEEK_SET, SEEK_CUR and SEEK_END are 0, 1, 2 in both; others (SEEK_DATA, SEEK_HOLE) are sent as 0. */
+static inline __u8 lseek_whence_to_ppm(unsigned long whence)
+{
+	return whence <= PPM_SEEK_END ? whence : 0;
+}
+
+/* The resource numbers are Linux's own, up to RLIMIT_RTTIME. */
+static inline __u8 rlimit_resource_to_ppm(unsigned long resource)
+{
+	return resource <= PPM_RLIMIT_RTTIME ? resource : PPM_RLIMIT_UNKNOWN;
+}
+
+/* access(2)'s R_OK, W_OK, X_OK (4, 2, 1) are the PPM bits; F_OK (0) is PPM_F_OK. */
+static inline __u32 access_flags_to_ppm(unsigned long mode)
+{
+	return mode & (PPM_R_OK | PPM_W_OK | PPM_X_OK);
+}
+
+static inline __u32 linkat_flags_to_ppm(unsigned long flags)
+{
+	__u32 res = 0;
+
+	if (flags & AT_SYMLINK_FOLLOW)
+		res |= PPM_AT_SYMLINK_FOLLOW;
+	if (flags & AT_EMPTY_PATH)
+		res |= PPM_AT_EMPTY_PATH;
+	return res;
+}
+
+/* mount(2) ignores a magic number in the top half of its flags (MS_MGC_VAL, from before 2.4). */
+static inline __u32 mount_flags_to_ppm(unsigned long flags)
+{
+	if ((flags & 0xffff0000) == 0xc0ed0000)
+		flags &= 0xffff;
+	return flags;
+}
+
+/* The semctl(2) commands of libs' table (IPC_* from linux/ipc.h, the rest from linux/sem.h). */
+static inline __u16 semctl_cmd_to_ppm(unsigned long cmd)
+{
+	switch (cmd) {
+	case 0:
+		return PPM_IPC_RMID;
+	case 1:
+		return PPM_IPC_SET;
+	case 2:
+		return PPM_IPC_STAT;
+	case 3:
+		return PPM_IPC_INFO;
+	case 18:
+		return PPM_SEM_STAT;
+	case 19:
+		return PPM_SEM_INFO;
+	case 11:
+		return PPM_GETPID;
+	case 12:
+		return PPM_GETVAL;
+	case 13:
+		return PPM_GETALL;
+	case 14:
+		return PPM_GETNCNT;
+	case 15:
+		return PPM_GETZCNT;
+	case 16:
+		return PPM_SETVAL;
+	case 17:
+		return PPM_SETALL;
+	default:
+		return 0;
+	}
+}
+
+/* IPC_CREAT (01000) and IPC_EXCL (02000). */
+static inline __u32 semget_flags_to_ppm(unsigned long flags)
+{
+	__u32 res = 0;
+
+	if (flags & 01000)
+		res |= PPM_IPC_CREAT;
+	if (flags & 02000)
+		res |= PPM_IPC_EXCL;
+	return res;
+}
+
+/* IPC_NOWAIT (04000) and SEM_UNDO (0x1000). */
+static inline __u16 semop_flags_to_ppm(unsigned long flags)
+{
+	__u16 res = 0;
+
+	if (flags & 04000)
+		res |= PPM_IPC_NOWAIT;
+	if (flags & 0x1000)
+		res |= PPM_SEM_UNDO;
+	return res;
+}
+
+/* poll(2)'s event bits (asm-generic/poll.h values) to libs' order. */
+static inline __u16 poll_events_to_ppm(unsigned long events)
+{
+	__u16 res = events & (PPM_POLLIN | PPM_POLLPRI | PPM_POLLOUT);
+
+	if (events & 0x2000)
+		res |= PPM_POLLRDHUP;
+	/* POLLERR through POLLWRBAND (0x8 to 0x200) sit one bit lower than libs' bits. */
+	res |= (events & 0x3f8) << 1;
+	return res;
+}
+
 #endif /* PPM_FLAGS_CONV_H_ */

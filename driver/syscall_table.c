@@ -375,11 +375,65 @@ const struct syscall_evt_pair g_syscall_table[SYSCALL_TABLE_SIZE] = {
 #ifdef __NR_quotactl
 	[__NR_quotactl] = {UF_USED, PPME_SYSCALL_QUOTACTL_E, PPME_SYSCALL_QUOTACTL_X},
 #endif
+#ifdef __NR_setresuid
+	[__NR_setresuid] = {UF_USED, PPME_SYSCALL_SETRESUID_E, PPME_SYSCALL_SETRESUID_X},
+#endif
+#ifdef __NR_setresuid32
+	[__NR_setresuid32] = {UF_USED, PPME_SYSCALL_SETRESUID_E, PPME_SYSCALL_SETRESUID_X},
+#endif
+#ifdef __NR_setresgid
+	[__NR_setresgid] = {UF_USED, PPME_SYSCALL_SETRESGID_E, PPME_SYSCALL_SETRESGID_X},
+#endif
+#ifdef __NR_setresgid32
+	[__NR_setresgid32] = {UF_USED, PPME_SYSCALL_SETRESGID_E, PPME_SYSCALL_SETRESGID_X},
+#endif
 #ifdef __NR_setuid
 	[__NR_setuid] = {UF_USED, PPME_SYSCALL_SETUID_E, PPME_SYSCALL_SETUID_X},
 #endif
+#ifdef __NR_setuid32
+	[__NR_setuid32] = {UF_USED, PPME_SYSCALL_SETUID_E, PPME_SYSCALL_SETUID_X},
+#endif
 #ifdef __NR_setgid
 	[__NR_setgid] = {UF_USED, PPME_SYSCALL_SETGID_E, PPME_SYSCALL_SETGID_X},
+#endif
+#ifdef __NR_setgid32
+	[__NR_setgid32] = {UF_USED, PPME_SYSCALL_SETGID_E, PPME_SYSCALL_SETGID_X},
+#endif
+#ifdef __NR_getuid
+	[__NR_getuid] = {UF_USED, PPME_SYSCALL_GETUID_E, PPME_SYSCALL_GETUID_X},
+#endif
+#ifdef __NR_getuid32
+	[__NR_getuid32] = {UF_USED, PPME_SYSCALL_GETUID_E, PPME_SYSCALL_GETUID_X},
+#endif
+#ifdef __NR_geteuid
+	[__NR_geteuid] = {UF_USED, PPME_SYSCALL_GETEUID_E, PPME_SYSCALL_GETEUID_X},
+#endif
+#ifdef __NR_geteuid32
+	[__NR_geteuid32] = {UF_USED, PPME_SYSCALL_GETEUID_E, PPME_SYSCALL_GETEUID_X},
+#endif
+#ifdef __NR_getgid
+	[__NR_getgid] = {UF_USED, PPME_SYSCALL_GETGID_E, PPME_SYSCALL_GETGID_X},
+#endif
+#ifdef __NR_getgid32
+	[__NR_getgid32] = {UF_USED, PPME_SYSCALL_GETGID_E, PPME_SYSCALL_GETGID_X},
+#endif
+#ifdef __NR_getegid
+	[__NR_getegid] = {UF_USED, PPME_SYSCALL_GETEGID_E, PPME_SYSCALL_GETEGID_X},
+#endif
+#ifdef __NR_getegid32
+	[__NR_getegid32] = {UF_USED, PPME_SYSCALL_GETEGID_E, PPME_SYSCALL_GETEGID_X},
+#endif
+#ifdef __NR_getresuid
+	[__NR_getresuid] = {UF_USED, PPME_SYSCALL_GETRESUID_E, PPME_SYSCALL_GETRESUID_X},
+#endif
+#ifdef __NR_getresuid32
+	[__NR_getresuid32] = {UF_USED, PPME_SYSCALL_GETRESUID_E, PPME_SYSCALL_GETRESUID_X},
+#endif
+#ifdef __NR_getresgid
+	[__NR_getresgid] = {UF_USED, PPME_SYSCALL_GETRESGID_E, PPME_SYSCALL_GETRESGID_X},
+#endif
+#ifdef __NR_getresgid32
+	[__NR_getresgid32] = {UF_USED, PPME_SYSCALL_GETRESGID_E, PPME_SYSCALL_GETRESGID_X},
 #endif
 #ifdef __NR_setns
 	[__NR_setns] = {UF_USED, PPME_SYSCALL_SETNS_E, PPME_SYSCALL_SETNS_X},

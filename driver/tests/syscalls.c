@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A second deterministic workload: pipes, dup, chmod family, memory maps, vectored I/O, UDP with
- * sendto/recvfrom and sendmsg/recvmsg, openat2, ptrace of a child, execveat, set*id. Prints what the
- * test cannot know in advance (the pipe's inode, the word the tracer peeks).
+ * sendto/recvfrom and sendmsg/recvmsg, openat2, ptrace of a child, execveat, set*id, and the calls whose
+ * arguments only dedicated fillers read (fcntl, links, stat, access, flock, lseek, limits, socketpair,
+ * ids, futex, ioctl, mount, unshare, sleep, poll). Prints what the test cannot know in advance (the
+ * pipe's inode, the word the tracer peeks, limits, the socketpair's fds).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -20,8 +22,82 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <time.h>
 
 static unsigned long peeked = 0x5ca9e5ca9e;
+
+/* Paths live on the stack, so that their pages are present when the probes read them. */
+static void files_and_fds(void)
+{
+	char f[] = "/tmp/f", hard[] = "/tmp/f.hard", soft[] = "/tmp/f.soft", hard2[] = "/tmp/f.hard2";
+	char soft2[] = "/tmp/f.soft2", cwd[256];
+	struct stat st;
+	int fd = open(f, O_RDWR);
+	int n = 0;
+
+	syscall(SYS_fcntl, fd, F_GETFL);
+	syscall(SYS_fcntl, fd, F_DUPFD, 10);
+	close(10);
+	syscall(SYS_link, f, hard);
+	syscall(SYS_linkat, AT_FDCWD, f, AT_FDCWD, hard2, AT_SYMLINK_FOLLOW);
+	syscall(SYS_symlink, f, soft);
+	syscall(SYS_symlinkat, f, AT_FDCWD, soft2);
+	syscall(SYS_stat, f, &st);
+	syscall(SYS_lstat, soft, &st);
+	syscall(SYS_access, f, R_OK | W_OK);
+	syscall(SYS_flock, fd, LOCK_EX | LOCK_NB);
+	syscall(SYS_lseek, fd, 5, SEEK_SET);
+	syscall(SYS_ioctl, fd, FIONREAD, &n);
+	syscall(SYS_getcwd, cwd, sizeof(cwd));
+	unlink(hard);
+	unlink(hard2);
+	unlink(soft);
+	unlink(soft2);
+	close(fd);
+}
+
+static void limits_ids_and_the_rest(void)
+{
+	char none[] = "none", dir[] = "/nonexistent", type[] = "tmpfs";
+	struct rlimit old = { 0 }, core = { 0 };
+	struct timespec nap = { 0, 1000 };
+	uid_t r, e, s;
+	int sv[2] = { -1, -1 };
+	int word = 0;
+	struct pollfd p[2];
+
+	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &old);
+	syscall(SYS_getrlimit, RLIMIT_CORE, &core);
+	printf("nofile_cur=%lld\nnofile_max=%lld\ncore_cur=%lld\ncore_max=%lld\n", (long long)old.rlim_cur,
+	       (long long)old.rlim_max, (long long)core.rlim_cur, (long long)core.rlim_max);
+	syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv);
+	printf("pair_fd1=%d\npair_fd2=%d\n", sv[0], sv[1]);
+	p[0].fd = sv[0];
+	p[0].events = POLLIN;
+	p[1].fd = sv[1];
+	p[1].events = POLLOUT;
+	syscall(SYS_poll, p, 2, 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(syscall(SYS_eventfd2, 7, 0));
+	syscall(SYS_getuid);
+	syscall(SYS_geteuid);
+	syscall(SYS_getresuid, &r, &e, &s);
+	syscall(SYS_setresuid, -1, -1, -1);
+	syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	syscall(SYS_mount, none, dir, type, MS_RDONLY, NULL);
+	syscall(SYS_umount2, dir, MNT_DETACH);
+	syscall(SYS_unshare, CLONE_NEWUTS);
+	syscall(SYS_nanosleep, &nap, NULL);
+	syscall(SYS_setpgid, 0, 0);
+}
 
 /* A child stops for its tracer, which peeks a word of its memory and lets it go on to execveat. */
 static void trace_a_child(void)
@@ -105,6 +181,8 @@ int main(void)
 
 		close(syscall(SYS_openat2, AT_FDCWD, "f", &how, sizeof(how)));
 	}
+	files_and_fds();
+	limits_ids_and_the_rest();
 	trace_a_child();
 	setgid(0);
 	setuid(0);

@@ -294,10 +294,10 @@ fn main() {
 fn build_bpf_probe() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let bpf = repo.join("bpf");
-    for file in ["probe.bpf.c", "vmlinux_min.h", "event_params.h"] {
+    for file in ["probe.bpf.c", "vmlinux_min.h"] {
         println!("cargo:rerun-if-changed={}", bpf.join(file).display());
     }
-    for file in ["ppm_events_public.h", "syscall_table.c", "ppm_flags_conv.h"] {
+    for file in ["ppm_events_public.h", "ppm_event_params.h", "syscall_table.c", "ppm_flags_conv.h", "ppm_fillers.h"] {
         println!("cargo:rerun-if-changed={}", repo.join("driver").join(file).display());
     }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use ppm_schema::Schema;
+use ppm_schema::{fillers, Schema};
 
 mod bench_bpf;
 mod bench_kmod;
@@ -27,6 +27,16 @@ enum Command {
         /// Only check that the committed files are current; change nothing.
         #[arg(long)]
         check: bool,
+    },
+    /// Print which events the drivers fill, per system call the schema routes: the kernel module and both
+    /// eBPF probes compile the same fillers (driver/ppm_fillers.h), so one column holds for all three.
+    #[command(
+        after_help = "Examples:\n  cargo xtask syscalls-report            # every routed event\n  cargo xtask syscalls-report --pending  # only what is not filled yet"
+    )]
+    SyscallsReport {
+        /// Only events whose parameters past the first are not filled yet.
+        #[arg(long)]
+        pending: bool,
     },
     /// Benchmark the CO-RE eBPF probe: nanoseconds it adds per getppid and per open/close pair, beside a
     /// floor probe that only submits a 24-byte record per call (needs root and a kernel with BTF).
@@ -93,11 +103,63 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn codegen(check: bool) -> Result<bool> {
+fn load_schema() -> Result<Schema> {
     let schema_path = Schema::default_path();
-    let schema =
-        Schema::load(&schema_path).with_context(|| format!("reading {}", schema_path.display()))?;
+    Schema::load(&schema_path).with_context(|| format!("reading {}", schema_path.display()))
+}
+
+fn filler_coverage(schema: &Schema) -> Result<Vec<fillers::Row>> {
+    let path = fillers::default_path();
+    let source =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(fillers::coverage(schema, &source))
+}
+
+fn syscalls_report(pending_only: bool) -> Result<()> {
+    let rows = filler_coverage(&load_schema()?)?;
+    println!(
+        "{:<28} {:<7} {:<32} kmod, bpf (per-kernel), bpf (CO-RE)",
+        "system calls", "params", "event"
+    );
+    for row in &rows {
+        if pending_only && row.filling != fillers::Filling::Pending {
+            continue;
+        }
+        println!(
+            "{:<28} {:<7} {:<32} {}",
+            row.syscalls.join(","),
+            row.nparams,
+            row.event,
+            row.filling.label()
+        );
+    }
+    let count = |f: fillers::Filling| rows.iter().filter(|r| r.filling == f).count();
+    println!(
+        "\n{} routed events: {} filled by their own filler, {} whole by the rule, {} pending, {} missing",
+        rows.len(),
+        count(fillers::Filling::Filler),
+        count(fillers::Filling::Rule),
+        count(fillers::Filling::Pending),
+        count(fillers::Filling::Missing)
+    );
+    Ok(())
+}
+
+fn codegen(check: bool) -> Result<bool> {
+    let schema = load_schema()?;
     let mut current = true;
+    let missing: Vec<String> = filler_coverage(&schema)?
+        .into_iter()
+        .filter(|r| r.filling == fillers::Filling::Missing)
+        .map(|r| r.event)
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "driver/ppm_fillers.h has no case for these routed events (their parameters would be sent as zeros): {}\n\
+             add a filler, or list them under a `return false;` as not read yet",
+            missing.join(", ")
+        );
+    }
     for (path, contents) in ppm_schema::c::generate(&schema) {
         let full = repo_root().join(path);
         let existing = std::fs::read_to_string(&full).unwrap_or_default();
@@ -124,6 +186,10 @@ fn main() -> Result<ExitCode> {
                 eprintln!("run `cargo xtask codegen` and commit the result");
                 return Ok(ExitCode::FAILURE);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SyscallsReport { pending } => {
+            syscalls_report(pending)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::BenchBpf { calls } => {

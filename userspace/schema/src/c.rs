@@ -1,7 +1,8 @@
 //! The C side of the schema: `driver/ppm_events_public.h`, `driver/event_table.c` and
-//! `driver/syscall_table.c`, shared by the kernel module and the eBPF probes, and `bpf/event_params.h`,
-//! the compact parameter table the eBPF probes use (they cannot hold the names and pointers of
-//! `g_event_info`).
+//! `driver/syscall_table.c`, shared by the kernel module and the eBPF probes, and
+//! `driver/ppm_event_params.h`, the compact parameter table of the shared fillers (the eBPF probes cannot
+//! hold the names and pointers of `g_event_info`): parameter counts, the rule for events without a
+//! filler, and the zero values of parameters a filler leaves out.
 //!
 //! The generated files are committed (driverkit builds from the tree as it is, with no generator), and
 //! a test fails when they no longer match the schema; `cargo xtask codegen` rewrites them.
@@ -21,7 +22,7 @@ pub fn generate(schema: &Schema) -> Vec<(&'static str, String)> {
         ("driver/ppm_events_public.h", header(schema)),
         ("driver/event_table.c", event_table(schema)),
         ("driver/syscall_table.c", syscall_table(schema)),
-        ("bpf/event_params.h", bpf_event_params(schema)),
+        ("driver/ppm_event_params.h", event_params(schema)),
     ]
 }
 
@@ -39,7 +40,7 @@ pub fn zero_size(ptype: &str) -> u8 {
     }
 }
 
-fn bpf_event_params(schema: &Schema) -> String {
+fn event_params(schema: &Schema) -> String {
     let mut out = String::from(BANNER);
     out.push_str(
         "#ifndef PPM_EVENT_PARAMS_H_\n#define PPM_EVENT_PARAMS_H_\n\n\

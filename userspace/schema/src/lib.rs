@@ -9,6 +9,7 @@
 //! `[section argument]` opens a section, and every other non-blank line is one record of that section.
 
 pub mod c;
+pub mod fillers;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -518,6 +518,7 @@ impl State {
             | ppme::SOCKET_ACCEPT4_X
             | ppme::SOCKET_ACCEPT4_5_X => self.parse_accept_exit(tid, event),
             ppme::SYSCALL_DUP_X => self.parse_dup_exit(tid, event),
+            ppme::SYSCALL_FCNTL_X => self.parse_fcntl_exit(tid, event),
             ppme::SYSCALL_PIPE_X => {
                 if named_int(event, "res").is_some_and(|r| r >= 0) {
                     let ino = named_int(event, "ino").unwrap_or(0);
@@ -793,6 +794,26 @@ impl State {
         }
     }
 
+    /// fcntl's F_DUPFD and F_DUPFD_CLOEXEC make a new fd for the same file, as dup does.
+    fn parse_fcntl_exit(&mut self, tid: i64, event: &Event<'_>) {
+        const PPM_FCNTL_F_DUPFD: i64 = 1;
+        const PPM_FCNTL_F_DUPFD_CLOEXEC: i64 = 26;
+        let Some(newfd) = named_int(event, "res").filter(|fd| *fd >= 0) else {
+            return;
+        };
+        let Some(enter) = self.enter_of(tid, event.event_type()) else {
+            return;
+        };
+        let Ok(enter) = Event::parse(&enter) else { return };
+        if !matches!(named_int(&enter, "cmd"), Some(PPM_FCNTL_F_DUPFD | PPM_FCNTL_F_DUPFD_CLOEXEC)) {
+            return;
+        }
+        let Some(oldfd) = named_int(&enter, "fd") else { return };
+        if let Some(info) = self.fd(tid, oldfd).cloned() {
+            self.insert_fd(tid, newfd, info);
+        }
+    }
+
     fn parse_clone_exit(&mut self, tid: i64, event: &Event<'_>) {
         let Some(res) = named_int(event, "res") else {
             return;
@@ -978,6 +999,44 @@ mod tests {
                 .build(),
         );
         assert!(state.fd(7, 3).is_none());
+    }
+
+    #[test]
+    fn fcntl_dupfd_copies_the_fd_and_other_commands_do_not() {
+        let mut state = State::new();
+        state.add_thread(ThreadInfo {
+            tid: 7,
+            pid: 7,
+            cwd: "/".into(),
+            ..Default::default()
+        });
+        let open = |ts| {
+            EventBuilder::new(ts, 7, ppme::SYSCALL_OPENAT_2_X)
+                .i64(3)
+                .i64(AT_FDCWD)
+                .str("/etc/hosts")
+                .u32(1)
+                .u32(0)
+                .u32(0)
+                .build()
+        };
+        apply(&mut state, open(1));
+        let fcntl = |state: &mut State, ts, cmd: u8, res: i64| {
+            apply(state, EventBuilder::new(ts, 7, ppme::SYSCALL_FCNTL_E).i64(3).u8(cmd).build());
+            apply(state, EventBuilder::new(ts + 1, 7, ppme::SYSCALL_FCNTL_X).i64(res).build());
+        };
+        // F_GETFL (PPM 4) returns flags, not an fd.
+        fcntl(&mut state, 2, 4, 8);
+        assert!(state.fd(7, 8).is_none());
+        // F_DUPFD (PPM 1) and F_DUPFD_CLOEXEC (PPM 26) return the new fd.
+        fcntl(&mut state, 4, 1, 10);
+        fcntl(&mut state, 6, 26, 11);
+        for fd in [10, 11] {
+            assert_eq!(state.fd(7, fd).map(|f| f.name.as_str()), Some("/etc/hosts"), "fd {fd}");
+        }
+        // A failed dup makes nothing.
+        fcntl(&mut state, 8, 1, -24);
+        assert!(state.fd(7, -24).is_none());
     }
 
     #[test]

@@ -399,7 +399,9 @@ fn build_probe(out: &Path) -> PathBuf {
 /// of it left out: socket tuples (ephemeral ports), child pids, memory and fault counters.
 fn comparable(parsed: &[Event<'_>], comm: &str) -> Vec<(u16, Vec<(String, Vec<u8>)>)> {
     const VARYING: &[&str] =
-        &["tuple", "ptid", "pid", "tid", "vm_size", "vm_rss", "vm_swap", "pgft_maj", "pgft_min", "addr", "ino"];
+        &["tuple", "ptid", "pid", "tid", "vm_size", "vm_rss", "vm_swap", "pgft_maj", "pgft_min", "addr", "ino",
+          // kernel addresses (socketpair's ends) and a stack address (ioctl's argument)
+          "source", "peer", "argument"];
     // Calls the vDSO answers in userspace while the clocksource allows it; under TCG the kernel may mark
     // the TSC unstable at any moment, and from then on they enter the kernel: present in one boot's
     // capture and not in another's.
@@ -420,7 +422,7 @@ fn comparable(parsed: &[Event<'_>], comm: &str) -> Vec<(u16, Vec<(String, Vec<u8
                     let name = info.map_or("?", |i| i.name);
                     // Where a mapping lands differs from run to run, and so does the pipe inode
                     // the second workload prints to stdout.
-                    let address = e.event_type() == ppme::SYSCALL_MMAP_X && name == "res";
+                    let address = matches!(e.event_type(), ppme::SYSCALL_MMAP_X | ppme::SYSCALL_BRK_4_X) && name == "res";
                     let printed = (e.event_type() == ppme::SYSCALL_WRITE_E && name == "size")
                         || (e.event_type() == ppme::SYSCALL_WRITE_X && raw.starts_with(b"pipe_ino="));
                     (!VARYING.contains(&name) && !address && !printed).then(|| (name.to_owned(), raw.to_vec()))

@@ -395,4 +395,113 @@ pub fn check_second_workload(all: &[Event<'_>], printed: &str) {
     assert_eq!((int(param(exec_exit, "res")), text(param(exec_exit, "comm"))), (0, "true".to_owned()));
     assert_eq!(int(param(one(ppme::SYSCALL_SETUID_E), "uid")), 0);
     assert_eq!(int(param(one(ppme::SYSCALL_SETGID_E), "gid")), 0);
+    check_dedicated_fillers(&mine, &printed);
+}
+
+/// The calls whose parameters only their own fillers read, as the second workload makes them.
+fn check_dedicated_fillers(mine: &[&Event<'_>], printed: &dyn Fn(&str) -> i64) {
+    let all_of = |ty: u16| -> Vec<&Event<'_>> { mine.iter().copied().filter(|e| e.event_type() == ty).collect() };
+    let one = |ty: u16| -> &Event<'_> {
+        let found = all_of(ty);
+        assert_eq!(found.len(), 1, "one event of type {ty}");
+        found[0]
+    };
+    let args = |e: &Event<'_>, names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| match param(e, n) {
+                Some(Value::Str(_)) => text(param(e, n)),
+                other => other.map(|_| int(param(e, n)).to_string()).unwrap_or_default(),
+            })
+            .collect()
+    };
+    // fcntl: F_GETFL (PPM 4), then F_DUPFD (PPM 1) onto fd 10.
+    let cmds: Vec<i64> = all_of(ppme::SYSCALL_FCNTL_E).iter().map(|e| int(param(e, "cmd"))).collect();
+    assert_eq!(cmds, vec![4, 1], "fcntl commands");
+    let dup = all_of(ppme::SYSCALL_FCNTL_X);
+    assert_eq!(int(param(dup[1], "res")), 10, "F_DUPFD's new fd");
+    assert_eq!(args(one(ppme::SYSCALL_LINK_2_X), &["res", "oldpath", "newpath"]), ["0", "/tmp/f", "/tmp/f.hard"]);
+    // AT_SYMLINK_FOLLOW is PPM_AT_SYMLINK_FOLLOW (0x400).
+    assert_eq!(
+        args(one(ppme::SYSCALL_LINKAT_2_X), &["res", "olddir", "oldpath", "newdir", "newpath", "flags"]),
+        ["0", "-100", "/tmp/f", "-100", "/tmp/f.hard2", "1024"]
+    );
+    assert_eq!(args(one(ppme::SYSCALL_SYMLINK_X), &["res", "target", "linkpath"]), ["0", "/tmp/f", "/tmp/f.soft"]);
+    assert_eq!(
+        args(one(ppme::SYSCALL_SYMLINKAT_X), &["res", "target", "linkdirfd", "linkpath"]),
+        ["0", "/tmp/f", "-100", "/tmp/f.soft2"]
+    );
+    assert!(all_of(ppme::SYSCALL_STAT_X).iter().any(|e| text(param(e, "path")) == "/tmp/f"));
+    assert!(all_of(ppme::SYSCALL_LSTAT_X).iter().any(|e| text(param(e, "path")) == "/tmp/f.soft"));
+    // R_OK | W_OK: PPM_R_OK | PPM_W_OK.
+    assert_eq!(int(param(one(ppme::SYSCALL_ACCESS_E), "mode")), 4 | 2);
+    assert_eq!(args(one(ppme::SYSCALL_ACCESS_X), &["res", "name"]), ["0", "/tmp/f"]);
+    // LOCK_EX | LOCK_NB.
+    assert_eq!(int(param(one(ppme::SYSCALL_FLOCK_E), "operation")), 2 | 4);
+    assert!(
+        all_of(ppme::SYSCALL_LSEEK_E).iter().any(|e| args(e, &["offset", "whence"]) == ["5", "0"]),
+        "lseek(fd, 5, SEEK_SET)"
+    );
+    // FIONREAD.
+    assert!(all_of(ppme::SYSCALL_IOCTL_3_E).iter().any(|e| int(param(e, "request")) == 0x541b));
+    assert!(!text(param(one(ppme::SYSCALL_GETCWD_X), "path")).is_empty(), "getcwd's path");
+    // prlimit64(0, RLIMIT_NOFILE, NULL, &old): no new limit (-1), the old one as the workload saw it.
+    let nofile = all_of(ppme::SYSCALL_PRLIMIT_E)
+        .iter()
+        .position(|e| int(param(e, "resource")) == 7)
+        .expect("prlimit64 of RLIMIT_NOFILE");
+    let prlimit = all_of(ppme::SYSCALL_PRLIMIT_X)[nofile];
+    let limits = |key: &str| -> (i64, i64) {
+        let cur = printed(&format!("{key}_cur"));
+        (cur, printed(&format!("{key}_max")))
+    };
+    assert_eq!(
+        (int(param(prlimit, "newcur")), int(param(prlimit, "newmax"))),
+        (-1, -1)
+    );
+    assert_eq!((int(param(prlimit, "oldcur")), int(param(prlimit, "oldmax"))), limits("nofile"));
+    assert_eq!(int(param(one(ppme::SYSCALL_GETRLIMIT_E), "resource")), 4);
+    let core = one(ppme::SYSCALL_GETRLIMIT_X);
+    assert_eq!((int(param(core, "cur")), int(param(core, "max"))), limits("core"));
+    assert_eq!(args(one(ppme::SOCKET_SOCKETPAIR_E), &["domain", "type", "proto"]), ["1", "1", "0"]);
+    let pair = one(ppme::SOCKET_SOCKETPAIR_X);
+    assert_eq!(
+        (int(param(pair, "fd1")), int(param(pair, "fd2"))),
+        (printed("pair_fd1"), printed("pair_fd2"))
+    );
+    let (source, peer) = (int(param(pair, "source")), int(param(pair, "peer")));
+    assert!(source != 0 && peer != 0 && source != peer, "the pair's two ends: {source:#x}, {peer:#x}");
+    assert_eq!(args(one(ppme::SYSCALL_EVENTFD_E), &["initval", "flags"]), ["7", "0"]);
+    assert_eq!(int(param(one(ppme::SYSCALL_GETUID_X), "uid")), 0);
+    assert_eq!(int(param(one(ppme::SYSCALL_GETEUID_X), "euid")), 0);
+    assert_eq!(args(one(ppme::SYSCALL_GETRESUID_X), &["res", "ruid", "euid", "suid"]), ["0", "0", "0", "0"]);
+    assert_eq!(
+        args(one(ppme::SYSCALL_SETRESUID_E), &["ruid", "euid", "suid"]),
+        ["4294967295", "4294967295", "4294967295"]
+    );
+    // FUTEX_WAKE | FUTEX_PRIVATE_FLAG.
+    assert!(all_of(ppme::SYSCALL_FUTEX_E).iter().any(|e| args(e, &["op", "val"]) == ["129", "1"]));
+    // MS_RDONLY; MNT_DETACH. Both fail on a missing directory, and still name it.
+    assert_eq!(int(param(one(ppme::SYSCALL_MOUNT_E), "flags")), 1);
+    assert_eq!(
+        args(one(ppme::SYSCALL_MOUNT_X), &["res", "dev", "dir", "type"]),
+        ["-2", "none", "/nonexistent", "tmpfs"]
+    );
+    assert_eq!(int(param(one(ppme::SYSCALL_UMOUNT_E), "flags")), 2);
+    assert_eq!(args(one(ppme::SYSCALL_UMOUNT_X), &["res", "name"]), ["-2", "/nonexistent"]);
+    // CLONE_NEWUTS is PPM_CL_CLONE_NEWUTS (0x80).
+    assert_eq!(int(param(one(ppme::SYSCALL_UNSHARE_E), "flags")), 0x80);
+    assert_eq!(int(param(one(ppme::SYSCALL_NANOSLEEP_E), "interval")), 1000);
+    let poll_fds = |e: &Event<'_>| -> Vec<(u64, u16)> {
+        match param(e, "fds") {
+            Some(Value::FdList(list)) => list.iter().collect(),
+            other => panic!("poll's fds: {other:?}"),
+        }
+    };
+    let poll_in = poll_fds(one(ppme::SYSCALL_POLL_E));
+    assert_eq!(poll_in.iter().map(|(_, ev)| *ev).collect::<Vec<_>>(), vec![1, 4], "POLLIN, POLLOUT");
+    let poll_out = one(ppme::SYSCALL_POLL_X);
+    assert_eq!(int(param(poll_out, "res")), 1);
+    assert_eq!(poll_fds(poll_out), vec![(poll_in[1].0, 4)], "only the writable end returned");
+    assert_eq!(args(one(ppme::SYSCALL_SETPGID_E), &["pid", "pgid"]), ["0", "0"]);
 }
