@@ -22,18 +22,12 @@ struct Timing {
 
 /// The number `bpf/bench/syscalls.c` printed after `key` (a line `KEY VALUE`).
 pub(crate) fn reported(text: &str, key: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().parse().ok())
+    text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse().ok())
 }
 
 fn run_syscalls(bin: &Path, calls: u64) -> Result<Timing> {
     let started = Instant::now();
-    let out = Command::new(bin)
-        .arg(calls.to_string())
-        .arg("3")
-        .output()
-        .context("running the syscall loop")?;
+    let out = Command::new(bin).arg(calls.to_string()).arg("3").output().context("running the syscall loop")?;
     let seconds = started.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&out.stdout);
     let get = |key: &str| reported(&text, key).with_context(|| format!("no {key} in {text}"));
@@ -104,8 +98,7 @@ fn with_floor<T>(object: &Path, body: impl FnOnce() -> Result<T>) -> Result<(T, 
         program.attach()?;
     }
     let mut ring = RingBuf::try_from(ebpf.take_map("events").context("events map")?)?;
-    let drops: PerCpuArray<_, u64> =
-        PerCpuArray::try_from(ebpf.take_map("drops").context("drops map")?)?;
+    let drops: PerCpuArray<_, u64> = PerCpuArray::try_from(ebpf.take_map("drops").context("drops map")?)?;
     let stop = Arc::new(AtomicBool::new(false));
     let consumed = Arc::new(AtomicU64::new(0));
     let (stop2, consumed2) = (stop.clone(), consumed.clone());
@@ -118,11 +111,7 @@ fn with_floor<T>(object: &Path, body: impl FnOnce() -> Result<T>) -> Result<(T, 
             }
             consumed2.fetch_add(n, Ordering::Relaxed);
             if n == 0 {
-                let mut pfd = libc::pollfd {
-                    fd: ring.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
+                let mut pfd = libc::pollfd { fd: ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
                 // SAFETY: one pollfd we own.
                 unsafe { libc::poll(&mut pfd, 1, 2) };
             }
@@ -138,11 +127,7 @@ fn with_floor<T>(object: &Path, body: impl FnOnce() -> Result<T>) -> Result<(T, 
 
 /// `sinsp --driver DRIVER` consuming every event (a filter that matches none, so nothing is printed),
 /// around `body`; returns sinsp's event and drop counts.
-fn with_sinsp<T>(
-    sinsp: &Path,
-    driver: &str,
-    body: impl FnOnce() -> Result<T>,
-) -> Result<(T, u64, u64)> {
+fn with_sinsp<T>(sinsp: &Path, driver: &str, body: impl FnOnce() -> Result<T>) -> Result<(T, u64, u64)> {
     let mut child = Command::new(sinsp)
         .args(["--driver", driver, "proc.name=no-such-process"])
         .stdout(Stdio::null())
@@ -193,12 +178,8 @@ pub fn run(repo: &Path, calls: u64) -> Result<()> {
     for _ in 0..2 {
         base.push(run_syscalls(&bin, calls)?);
         floors.push(with_floor(&floor, || run_syscalls(&bin, calls))?);
-        cores.push(with_sinsp(&sinsp, "modern-bpf", || {
-            run_syscalls(&bin, calls)
-        })?);
-        compats.push(with_sinsp(&sinsp, &compat_driver, || {
-            run_syscalls(&bin, calls)
-        })?);
+        cores.push(with_sinsp(&sinsp, "modern-bpf", || run_syscalls(&bin, calls))?);
+        compats.push(with_sinsp(&sinsp, &compat_driver, || run_syscalls(&bin, calls))?);
     }
     let best = |v: &[Timing]| -> (f64, f64) {
         (
@@ -215,40 +196,18 @@ pub fn run(repo: &Path, calls: u64) -> Result<()> {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     println!("| no probe | {:.1} | | {:.1} | | | | |", b.0, b.1);
     let rate = |t: &Timing, events: u64| events as f64 / t.seconds / 1e6;
-    let (ft, fe, fd) = floors
-        .iter()
-        .max_by_key(|x| x.1)
-        .copied()
-        .context("floor runs")?;
+    let (ft, fe, fd) = floors.iter().max_by_key(|x| x.1).copied().context("floor runs")?;
     println!(
         "| floor (24-byte record) | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} M | {:.2} M | {fd} |",
-        f.0,
-        f.0 - b.0,
-        f.1,
-        f.1 - b.1,
-        2e3 / f.0,
-        rate(&ft, fe)
+        f.0, f.0 - b.0, f.1, f.1 - b.1, 2e3 / f.0, rate(&ft, fe)
     );
-    let (ct, ce, cd) = cores
-        .iter()
-        .max_by_key(|x| x.1)
-        .copied()
-        .context("core runs")?;
+    let (ct, ce, cd) = cores.iter().max_by_key(|x| x.1).copied().context("core runs")?;
     println!(
         "| CO-RE probe + sinsp | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} M | {:.2} M | {cd} |",
-        c.0,
-        c.0 - b.0,
-        c.1,
-        c.1 - b.1,
-        2e3 / c.0,
-        rate(&ct, ce)
+        c.0, c.0 - b.0, c.1, c.1 - b.1, 2e3 / c.0, rate(&ct, ce)
     );
     let k = best(&compats.iter().map(|x| x.0).collect::<Vec<_>>());
-    let (kt, ke, kd) = compats
-        .iter()
-        .max_by_key(|x| x.1)
-        .copied()
-        .context("compat runs")?;
+    let (kt, ke, kd) = compats.iter().max_by_key(|x| x.1).copied().context("compat runs")?;
     println!(
         "| CO-RE build for older verifiers + sinsp | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} M | {:.2} M | {kd} |",
         k.0, k.0 - b.0, k.1, k.1 - b.1, 2e3 / k.0, rate(&kt, ke)
@@ -270,20 +229,9 @@ pub fn run(repo: &Path, calls: u64) -> Result<()> {
     println!("\n| consumer, getppid paced at {:.1} M calls/s for {PACED_SECONDS} s | events/s offered | events read | drops |", PACED_RATE as f64 / 1e6);
     println!("|---|---:|---:|---:|");
     let (r, read, dropped) = with_floor(&floor, || run_paced(&bin, PACED_RATE, PACED_SECONDS))?;
-    println!(
-        "| floor (24-byte record) | {:.2} M | {read} | {dropped} |",
-        2.0 * r / 1e6
-    );
-    for (name, driver) in [
-        ("CO-RE probe + sinsp", "modern-bpf"),
-        (
-            "CO-RE build for older verifiers + sinsp",
-            compat_driver.as_str(),
-        ),
-    ] {
-        let (r, events, dropped) = with_sinsp(&sinsp, driver, || {
-            run_paced(&bin, PACED_RATE, PACED_SECONDS)
-        })?;
+    println!("| floor (24-byte record) | {:.2} M | {read} | {dropped} |", 2.0 * r / 1e6);
+    for (name, driver) in [("CO-RE probe + sinsp", "modern-bpf"), ("CO-RE build for older verifiers + sinsp", compat_driver.as_str())] {
+        let (r, events, dropped) = with_sinsp(&sinsp, driver, || run_paced(&bin, PACED_RATE, PACED_SECONDS))?;
         println!("| {name} | {:.2} M | {events} | {dropped} |", 2.0 * r / 1e6);
     }
     Ok(())

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::bench_bpf::reported;
 use anyhow::{bail, Context, Result};
+use crate::bench_bpf::reported;
 use test_infra::initramfs::Initramfs;
 use test_infra::packages::{fetch_deb, kernel_headers, unpack, Kernel};
 use test_infra::vm::{run, VmConfig};
@@ -23,11 +23,7 @@ fn make_module(src: &Path, kerneldir: &Path, args: &[&str]) -> Result<PathBuf> {
         .args(args)
         .output()?;
     if !out.status.success() {
-        bail!(
-            "building {}: {}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("building {}: {}", src.display(), String::from_utf8_lossy(&out.stderr));
     }
     Ok(src.join("scap.ko"))
 }
@@ -46,26 +42,19 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
 
     let ours_src = work.join("ours");
     copy_dir(&repo.join("driver"), &ours_src)?;
-    let status = Command::new("make")
-        .arg(format!("KERNELDIR={}", kerneldir.display()))
-        .current_dir(&ours_src)
-        .status()?;
+    let status = Command::new("make").arg(format!("KERNELDIR={}", kerneldir.display())).current_dir(&ours_src).status()?;
     if !status.success() {
         bail!("building driver/");
     }
     let ours = ours_src.join("scap.ko");
 
-    let deb =
-        fetch_deb("falcosecurity-scap-dkms").context("apt-get download falcosecurity-scap-dkms")?;
+    let deb = fetch_deb("falcosecurity-scap-dkms").context("apt-get download falcosecurity-scap-dkms")?;
     let unpacked = work.join("ref-deb");
     unpack(&[deb], &unpacked)?;
     let src = std::fs::read_dir(unpacked.join("usr/src"))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("scap-"))
-        })
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("scap-")))
         .context("the package holds /usr/src/scap-*")?;
     let ref_src = work.join("ref");
     copy_dir(&src, &ref_src)?;
@@ -80,18 +69,14 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
     if !status.success() {
         bail!("gcc bpf/bench/syscalls.c");
     }
-    let status = Command::new("cargo")
-        .args(["build", "--release", "-q", "-p", "sinsp"])
-        .current_dir(repo)
-        .status()?;
+    let status = Command::new("cargo").args(["build", "--release", "-q", "-p", "sinsp"]).current_dir(repo).status()?;
     if !status.success() {
         bail!("building sinsp");
     }
 
     // Both consumers read every event and print none (a filter that matches nothing). The drivers take
     // turns, twice, so that drift in the guest hits both alike; the best of each counts.
-    let mut script =
-        format!("ifconfig lo 127.0.0.1 up\n/syscalls {calls} 3 > /tmp/base1.txt 3>&-\n");
+    let mut script = format!("ifconfig lo 127.0.0.1 up\n/syscalls {calls} 3 > /tmp/base1.txt 3>&-\n");
     for round in 1..=2 {
         script += &format!(
             "insmod /ref.ko || exit 10\n\
@@ -123,40 +108,18 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
     fs.add_program(repo.join("target/release/sinsp"), "/sinsp")?;
     fs.add_program("/usr/bin/sysdig", "/usr/bin/sysdig")?;
     let kernel = Kernel::fetch(RELEASE)?;
-    let vm = run(
-        &kernel,
-        &fs,
-        &VmConfig {
-            timeout: Duration::from_secs(1200),
-            ..VmConfig::default()
-        },
-    )?;
+    let vm = run(&kernel, &fs, &VmConfig { timeout: Duration::from_secs(1200), ..VmConfig::default() })?;
     if vm.exit_status != Some(0) {
-        bail!(
-            "the guest script failed ({:?}): {}",
-            vm.exit_status,
-            vm.console
-        );
+        bail!("the guest script failed ({:?}): {}", vm.exit_status, vm.console);
     }
     vm.check_health()?;
-    let text = |name: &str| {
-        String::from_utf8_lossy(vm.files.get(name).map(Vec::as_slice).unwrap_or_default())
-            .into_owned()
-    };
-    let get = |name: &str, key: &str| {
-        reported(&text(name), key).with_context(|| format!("{key} in {name}: {}", text(name)))
-    };
+    let text = |name: &str| String::from_utf8_lossy(vm.files.get(name).map(Vec::as_slice).unwrap_or_default()).into_owned();
+    let get = |name: &str, key: &str| reported(&text(name), key).with_context(|| format!("{key} in {name}: {}", text(name)));
     let best = |a: &str, b: &str, key: &str| -> Result<f64> { Ok(get(a, key)?.min(get(b, key)?)) };
     let base_g = best("base1", "base2", "getppid_ns ")?;
     let base_o = best("base1", "base2", "open_close_ns ")?;
-    let (ref_g, ref_o) = (
-        best("ref1", "ref2", "getppid_ns ")?,
-        best("ref1", "ref2", "open_close_ns ")?,
-    );
-    let (our_g, our_o) = (
-        best("ours1", "ours2", "getppid_ns ")?,
-        best("ours1", "ours2", "open_close_ns ")?,
-    );
+    let (ref_g, ref_o) = (best("ref1", "ref2", "getppid_ns ")?, best("ref1", "ref2", "open_close_ns ")?);
+    let (our_g, our_o) = (best("ours1", "ours2", "getppid_ns ")?, best("ours1", "ours2", "open_close_ns ")?);
     println!(
         "Debian {RELEASE} under qemu TCG, {calls} getppid and {} open/close pairs per round, best of 3 rounds, \
          drivers taking turns twice (best of 2)",
@@ -165,16 +128,8 @@ pub fn run_bench(repo: &Path, calls: u64) -> Result<()> {
     println!("| driver + consumer | getppid ns | added | open+close ns | added |");
     println!("|---|---:|---:|---:|---:|");
     println!("| none | {base_g:.0} | | {base_o:.0} | |");
-    println!(
-        "| reference scap.ko + sysdig 0.29.3 | {ref_g:.0} | {:.0} | {ref_o:.0} | {:.0} |",
-        ref_g - base_g,
-        ref_o - base_o
-    );
-    println!(
-        "| this module + sinsp | {our_g:.0} | {:.0} | {our_o:.0} | {:.0} |",
-        our_g - base_g,
-        our_o - base_o
-    );
+    println!("| reference scap.ko + sysdig 0.29.3 | {ref_g:.0} | {:.0} | {ref_o:.0} | {:.0} |", ref_g - base_g, ref_o - base_o);
+    println!("| this module + sinsp | {our_g:.0} | {:.0} | {our_o:.0} | {:.0} |", our_g - base_g, our_o - base_o);
     println!(
         "\nadded cost, this module / reference: getppid {:.2}x, open+close {:.2}x",
         (our_g - base_g) / (ref_g - base_g),
