@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::c::{first_param_rule, FirstParam};
 use crate::{Event, Schema};
 
 /// How an event's parameters are filled.
@@ -92,14 +93,11 @@ pub fn case_labels(source: &str) -> BTreeMap<String, bool> {
 
 /// Whether the rule for events without a filler fills all of `event`'s parameters.
 fn rule_fills_whole(event: &Event) -> bool {
-    let first_is_rule = event.params.first().is_some_and(|p| {
-        if event.is_enter() {
-            p.ptype == "FD"
-        } else {
-            matches!(p.ptype.as_str(), "ERRNO" | "FD" | "PID")
-        }
-    });
-    event.params.is_empty() || (event.params.len() == 1 && first_is_rule)
+    match event.params.len() {
+        0 => true,
+        1 => first_param_rule(event) != FirstParam::None,
+        _ => false,
+    }
 }
 
 /// Every event the schema routes a system call to (generic events aside), in the order of the schema's
