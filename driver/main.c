@@ -176,8 +176,7 @@ static void record_generic(bool enter, long id)
 		u16 words[2 * GENERIC_E_NPARAMS];	/* parameter lengths, then values */
 	} __packed ev;
 	u16 type = enter ? PPME_GENERIC_E : PPME_GENERIC_X;
-	u16 code = (unsigned long)id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[id] :
-							     PPM_SC_UNKNOWN;
+	u16 code = syscall_code(id);
 	struct ppm_ring *ring;
 
 	if (!test_bit(type, g_events_mask))

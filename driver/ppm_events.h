@@ -35,6 +35,12 @@ struct syscall_ctx {
 	unsigned long args[6];
 };
 
+/* The PPM_SC_* code of a native system call number. */
+static inline u16 syscall_code(long id)
+{
+	return (unsigned long)id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[id] : PPM_SC_UNKNOWN;
+}
+
 void eb_start(struct event_builder *b, u16 type, u64 ts, u64 tid);
 u32 eb_finish(struct event_builder *b);
 void eb_bytes(struct event_builder *b, const void *p, u32 len);

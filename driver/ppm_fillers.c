@@ -585,11 +585,6 @@ static u32 user_iov_total(struct event_builder *b, unsigned long uiov, unsigned 
 
 /* --- the shared fillers --- */
 
-static inline u16 syscall_code(long id)
-{
-	return (unsigned long)id < SYSCALL_TABLE_SIZE ? g_syscall_code_routing_table[id] : PPM_SC_UNKNOWN;
-}
-
 static inline struct task_struct *this_task(void)
 {
 	return current;

@@ -258,6 +258,13 @@ FILLER_FN bool fill_file_events(struct event_builder *b, const struct syscall_ct
 	case PPME_SYSCALL_RMDIR_2_X:
 	case PPME_SYSCALL_MKDIR_2_X:
 	case PPME_SYSCALL_CHDIR_X:
+	case PPME_SYSCALL_STAT_X:
+	case PPME_SYSCALL_LSTAT_X:
+	case PPME_SYSCALL_STAT64_X:
+	case PPME_SYSCALL_ACCESS_X:
+	case PPME_SYSCALL_CHROOT_X:
+	case PPME_SYSCALL_GETCWD_X:
+	case PPME_SYSCALL_UMOUNT_X:
 		eb_u64(b, ret);
 		eb_user_str(b, a[0]);
 		break;
@@ -277,6 +284,8 @@ FILLER_FN bool fill_file_events(struct event_builder *b, const struct syscall_ct
 		eb_u32(b, a[2]);
 		break;
 	case PPME_SYSCALL_RENAME_X:
+	case PPME_SYSCALL_LINK_2_X:
+	case PPME_SYSCALL_SYMLINK_X:
 		eb_u64(b, ret);
 		eb_user_str(b, a[0]);
 		eb_user_str(b, a[1]);
@@ -311,12 +320,6 @@ FILLER_FN bool fill_file_events(struct event_builder *b, const struct syscall_ct
 	case PPME_SYSCALL_QUOTACTL_E:
 	case PPME_SYSCALL_QUOTACTL_X:
 		return false;
-	case PPME_SYSCALL_LINK_2_X:
-	case PPME_SYSCALL_SYMLINK_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
-		eb_user_str(b, a[1]);
-		break;
 	case PPME_SYSCALL_LINKAT_2_X:
 		eb_u64(b, ret);
 		eb_u64(b, PPM_FD(a[0]));
@@ -330,16 +333,6 @@ FILLER_FN bool fill_file_events(struct event_builder *b, const struct syscall_ct
 		eb_user_str(b, a[0]);
 		eb_u64(b, PPM_FD(a[1]));
 		eb_user_str(b, a[2]);
-		break;
-	case PPME_SYSCALL_STAT_X:
-	case PPME_SYSCALL_LSTAT_X:
-	case PPME_SYSCALL_STAT64_X:
-	case PPME_SYSCALL_ACCESS_X:
-	case PPME_SYSCALL_CHROOT_X:
-	case PPME_SYSCALL_GETCWD_X:
-	case PPME_SYSCALL_UMOUNT_X:
-		eb_u64(b, ret);
-		eb_user_str(b, a[0]);
 		break;
 	case PPME_SYSCALL_ACCESS_E:
 		eb_u32(b, access_flags_to_ppm(a[1]));
@@ -754,6 +747,7 @@ FILLER_FN bool fill_socket_events(struct event_builder *b, const struct syscall_
 
 	switch (b->type) {
 	case PPME_SOCKET_SOCKET_E:
+	case PPME_SOCKET_SOCKETPAIR_E:
 		/* The PPM_AF_* numbers are Linux's own. */
 		eb_u32(b, a[0]);
 		eb_u32(b, a[1]);
@@ -763,11 +757,6 @@ FILLER_FN bool fill_socket_events(struct event_builder *b, const struct syscall_
 	case PPME_SOCKET_SETSOCKOPT_X:
 	case PPME_SOCKET_GETSOCKOPT_X:
 		return false;
-	case PPME_SOCKET_SOCKETPAIR_E:
-		eb_u32(b, a[0]);
-		eb_u32(b, a[1]);
-		eb_u32(b, a[2]);
-		break;
 	case PPME_SOCKET_SOCKETPAIR_X: {
 		int fds[2] = { -1, -1 };
 		__u64 source = 0, peer = 0;
